@@ -1,0 +1,240 @@
+//! Configuration: one TOML file, every section optional, unknown keys rejected by name.
+//! Command-line options override the file (see `cli`).
+
+use crate::decode::DefragConfig;
+use crate::flow::Timeouts;
+use crate::netaddr::CidrSet;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub capture: CaptureConfig,
+    pub runtime: RuntimeConfig,
+    pub network: NetworkConfig,
+    pub flow: FlowConfig,
+    pub defrag: DefragSection,
+    pub output: OutputConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// Live interface (`-i`).
+    pub interface: Option<String>,
+    /// Pcap/pcapng files or directories to replay (`-r`).
+    pub files: Vec<PathBuf>,
+    pub snaplen: u32,
+    pub promiscuous: bool,
+    /// Kernel capture buffer, MiB.
+    pub buffer_mb: u32,
+    /// BPF filter applied to live capture and replay alike.
+    pub bpf: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Worker threads (0 = number of CPUs, at least 1).
+    pub workers: usize,
+    /// Packets per batch handed to a worker.
+    pub batch_packets: usize,
+    /// Batches queued per worker before back-pressure (replay) or drops (live).
+    pub queue_batches: usize,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Internal networks; default RFC 1918 + IPv6 ULA.
+    pub home_net: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Most concurrent flows across all workers (each worker gets an equal share).
+    pub max_flows: usize,
+    /// Flow memory cap in MiB; together with the flow footprint it also caps flow count.
+    pub memcap_mb: usize,
+    /// Whether the innermost VLAN id separates otherwise identical flows.
+    pub vlan_in_key: bool,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragSection {
+    pub timeout_secs: u64,
+    pub max_trackers: usize,
+    pub memcap_mb: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// EVE output file; absent or "-" = stdout.
+    pub eve_path: Option<PathBuf>,
+    /// Seconds between stats events (wall clock); 0 = only the final one.
+    pub stats_interval_secs: u64,
+    pub community_id_seed: u16,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            interface: None,
+            files: Vec::new(),
+            snaplen: 65535,
+            promiscuous: true,
+            buffer_mb: 64,
+            bpf: None,
+        }
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            workers: 0,
+            batch_packets: 128,
+            queue_batches: 64,
+        }
+    }
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            memcap_mb: 512,
+            vlan_in_key: true,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl Default for DefragSection {
+    fn default() -> Self {
+        let d = DefragConfig::default();
+        DefragSection {
+            timeout_secs: d.timeout_secs,
+            max_trackers: d.max_trackers,
+            memcap_mb: d.max_bytes / (1024 * 1024),
+        }
+    }
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            eve_path: None,
+            stats_interval_secs: 30,
+            community_id_seed: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Load and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks that span fields, naming the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        self.home_net()?;
+        if self.runtime.batch_packets == 0 {
+            return Err("runtime.batch_packets must be at least 1".into());
+        }
+        if self.runtime.queue_batches == 0 {
+            return Err("runtime.queue_batches must be at least 1".into());
+        }
+        if self.capture.snaplen < 64 {
+            return Err("capture.snaplen must be at least 64".into());
+        }
+        if self.flow.max_flows == 0 && self.flow.memcap_mb == 0 {
+            return Err("flow.max_flows and flow.memcap_mb cannot both be 0 (unbounded)".into());
+        }
+        if self.capture.interface.is_some() && !self.capture.files.is_empty() {
+            return Err(
+                "capture.interface and capture.files are exclusive: choose live capture or replay"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn home_net(&self) -> Result<CidrSet, String> {
+        if self.network.home_net.is_empty() {
+            return Ok(CidrSet::rfc1918_ula());
+        }
+        CidrSet::parse_list(&self.network.home_net.join(","))
+            .map_err(|e| format!("network.home_net: {e}"))
+    }
+
+    pub fn workers(&self) -> usize {
+        match self.runtime.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// Per-worker flow cap from `max_flows` and `memcap_mb`, whichever is tighter.
+    pub fn flows_per_worker(&self, per_flow_bytes: usize) -> usize {
+        let by_mem = (self.flow.memcap_mb * 1024 * 1024) / per_flow_bytes.max(1);
+        let cap = match (self.flow.max_flows, self.flow.memcap_mb) {
+            (0, _) => by_mem,
+            (n, 0) => n,
+            (n, _) => n.min(by_mem),
+        };
+        (cap / self.workers()).max(1)
+    }
+
+    pub fn defrag(&self) -> DefragConfig {
+        DefragConfig {
+            timeout_secs: self.defrag.timeout_secs,
+            max_trackers: self.defrag.max_trackers,
+            max_bytes: self.defrag.memcap_mb * 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.flow.timeouts.tcp.established, 600);
+        assert_eq!(c.capture.snaplen, 65535);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[flow]\nmax_flowz = 3\n").unwrap_err();
+        assert!(e.contains("max_flowz"), "{e}");
+        let e = Config::parse("[flow.timeouts.tcp]\nestablised = 3\n").unwrap_err();
+        assert!(e.contains("establised"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::parse("[network]\nhome_net = [\"10.0.0.0/99\"]\n").unwrap_err();
+        assert!(e.contains("network.home_net"), "{e}");
+        let e = Config::parse("[capture]\nsnaplen = \"big\"\n").unwrap_err();
+        assert!(e.contains("snaplen"), "{e}");
+        let e = Config::parse("[runtime]\nbatch_packets = 0\n").unwrap_err();
+        assert!(e.contains("runtime.batch_packets"), "{e}");
+    }
+}

@@ -1,0 +1,240 @@
+//! EVE records. Field names and shapes follow Suricata's schema; everything Suricata does
+//! not define lives under the top-level `exfil` object, so dropping `exfil` leaves a record
+//! that validates against Suricata's schema unchanged.
+
+use super::timefmt::ts;
+use crate::decode::{addr_to_ip, Addr};
+use crate::flow::{EndReason, Flow};
+use crate::ident::community_id;
+use crate::netaddr::CidrSet;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// What the flow logger needs besides the flow.
+pub struct FlowContext<'a> {
+    pub community_id_seed: u16,
+    pub home_net: &'a CidrSet,
+}
+
+/// IANA protocol names as Suricata prints them in `proto`.
+pub fn proto_name(p: u8) -> String {
+    match p {
+        1 => "ICMP".into(),
+        2 => "IGMP".into(),
+        4 => "IPIP".into(),
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        41 => "IPv6".into(),
+        47 => "GRE".into(),
+        50 => "ESP".into(),
+        51 => "AH".into(),
+        58 => "IPv6-ICMP".into(),
+        89 => "OSPF".into(),
+        103 => "PIM".into(),
+        132 => "SCTP".into(),
+        n => n.to_string(),
+    }
+}
+
+fn has_ports(p: u8) -> bool {
+    matches!(p, 6 | 17 | 132)
+}
+
+#[derive(Serialize)]
+struct FlowEvent<'a> {
+    timestamp: String,
+    flow_id: u64,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    vlan: &'a [u16],
+    src_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    dest_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_port: Option<u16>,
+    proto: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_icmp_code: Option<u8>,
+    community_id: String,
+    flow: FlowSection,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel: Option<TunnelSection>,
+    exfil: ExfilFlow,
+}
+
+#[derive(Serialize)]
+struct FlowSection {
+    pkts_toserver: u64,
+    pkts_toclient: u64,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    start: String,
+    end: String,
+    age: u64,
+    state: &'static str,
+    reason: &'static str,
+    alerted: bool,
+}
+
+#[derive(Serialize)]
+struct TcpSection {
+    tcp_flags: String,
+    tcp_flags_ts: String,
+    tcp_flags_tc: String,
+    #[serde(skip_serializing_if = "is_false")]
+    syn: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    fin: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    rst: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    psh: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    ack: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    urg: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    ecn: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    cwr: bool,
+    state: &'static str,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Serialize)]
+struct TunnelSection {
+    src_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    dest_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_port: Option<u16>,
+    proto: String,
+    depth: u8,
+}
+
+/// Our additions to the flow record.
+#[derive(Serialize)]
+struct ExfilFlow {
+    flow: ExfilFlowDetail,
+}
+
+#[derive(Serialize)]
+struct ExfilFlowDetail {
+    /// Precise end reason (Suricata's `flow.reason` is coarser).
+    end_reason: &'static str,
+    payload_bytes_toserver: u64,
+    payload_bytes_toclient: u64,
+    /// `outbound` (home_net client → external server), `inbound`, `internal` or `external`.
+    direction: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel_type: Option<&'static str>,
+}
+
+/// Where a flow crosses the home-net boundary, seen from its client.
+pub fn direction(home: &CidrSet, client: &Addr, server: &Addr) -> &'static str {
+    match (home.contains(client), home.contains(server)) {
+        (true, false) => "outbound",
+        (false, true) => "inbound",
+        (true, true) => "internal",
+        (false, false) => "external",
+    }
+}
+
+/// Serialise the flow event for an ended flow into `buf` (cleared first).
+pub fn flow_event(buf: &mut Vec<u8>, f: &Flow, reason: EndReason, ctx: &FlowContext<'_>) {
+    let (caddr, cport) = f.client();
+    let (saddr, sport) = f.server();
+    let proto = f.key.proto;
+    let icmp = matches!(proto, 1 | 58);
+    // Community ID from the client's side: for ICMP the client's first type/code.
+    let (cid_sp, cid_dp) = if icmp {
+        let (t, c) = f.icmp[0];
+        (u16::from(t), u16::from(c))
+    } else {
+        (cport, sport)
+    };
+    let [ts_c, tc_c] = f.counters;
+    let seen_tc = tc_c.pkts > 0;
+    let tcp = (proto == 6).then(|| {
+        let all = f.tcp_flags[0] | f.tcp_flags[1];
+        TcpSection {
+            tcp_flags: format!("{all:02x}"),
+            tcp_flags_ts: format!("{:02x}", f.tcp_flags[0]),
+            tcp_flags_tc: format!("{:02x}", f.tcp_flags[1]),
+            syn: all & 0x02 != 0,
+            fin: all & 0x01 != 0,
+            rst: all & 0x04 != 0,
+            psh: all & 0x08 != 0,
+            ack: all & 0x10 != 0,
+            urg: all & 0x20 != 0,
+            ecn: all & 0x40 != 0,
+            cwr: all & 0x80 != 0,
+            state: f.tcp_state_name(),
+        }
+    });
+    let ev = FlowEvent {
+        timestamp: ts(f.last_us),
+        flow_id: f.flow_id,
+        event_type: "flow",
+        vlan: &f.vlan[..usize::from(f.vlan_count.min(3))],
+        src_ip: addr_to_ip(caddr),
+        src_port: has_ports(proto).then_some(cport),
+        dest_ip: addr_to_ip(saddr),
+        dest_port: has_ports(proto).then_some(sport),
+        proto: proto_name(proto),
+        icmp_type: icmp.then_some(f.icmp[0].0),
+        icmp_code: icmp.then_some(f.icmp[0].1),
+        response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
+        response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
+        community_id: community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp),
+        flow: FlowSection {
+            pkts_toserver: ts_c.pkts,
+            pkts_toclient: tc_c.pkts,
+            bytes_toserver: ts_c.bytes,
+            bytes_toclient: tc_c.bytes,
+            start: ts(f.first_us),
+            end: ts(f.last_us),
+            age: f.age_secs(),
+            state: f.state.name(),
+            reason: reason.suricata(),
+            alerted: false,
+        },
+        tcp,
+        tunnel: f.tunnel.as_deref().map(|t| {
+            let ports = t.outer_proto == 17;
+            TunnelSection {
+                src_ip: addr_to_ip(&t.src),
+                src_port: ports.then_some(t.sport),
+                dest_ip: addr_to_ip(&t.dst),
+                dest_port: ports.then_some(t.dport),
+                proto: proto_name(t.outer_proto),
+                depth: t.depth,
+            }
+        }),
+        exfil: ExfilFlow {
+            flow: ExfilFlowDetail {
+                end_reason: reason.name(),
+                payload_bytes_toserver: ts_c.payload,
+                payload_bytes_toclient: tc_c.payload,
+                direction: direction(ctx.home_net, caddr, saddr),
+                tunnel_type: f.tunnel.as_deref().map(|t| t.kind.name()),
+            },
+        },
+    };
+    buf.clear();
+    // Serialising plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, &ev);
+}

@@ -1,0 +1,103 @@
+//! The output thread: turns ended flows and counters into EVE lines.
+
+pub mod eve;
+pub mod stats_event;
+pub mod timefmt;
+pub mod writer;
+
+use crate::flow::{EndReason, Flow};
+use crate::netaddr::CidrSet;
+use crate::stats::{lock, StatsHub};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use writer::EveWriter;
+
+/// What workers and the pipeline send to the output thread.
+#[derive(Debug)]
+pub enum OutMsg {
+    FlowEnd(Flow, EndReason),
+}
+
+pub struct OutputThread {
+    pub writer: EveWriter,
+    pub stats: Arc<StatsHub>,
+    pub stats_interval: Option<Duration>,
+    pub community_id_seed: u16,
+    pub home_net: CidrSet,
+    pub reopen: Arc<AtomicBool>,
+}
+
+fn wall_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+impl OutputThread {
+    pub fn run(mut self, rx: Receiver<OutMsg>) {
+        let ctx_seed = self.community_id_seed;
+        let home = std::mem::take(&mut self.home_net);
+        let ctx = eve::FlowContext {
+            community_id_seed: ctx_seed,
+            home_net: &home,
+        };
+        let mut buf = Vec::with_capacity(1024);
+        let tick = self.stats_interval.unwrap_or(Duration::from_millis(500));
+        let mut next_stats = Instant::now() + tick;
+        let mut first_error = true;
+        loop {
+            let msg = rx.recv_timeout(next_stats.saturating_duration_since(Instant::now()));
+            if self.reopen.swap(false, Ordering::Relaxed) {
+                match self.writer.reopen() {
+                    Ok(()) => lock(&self.stats.output).reopens += 1,
+                    Err(e) => eprintln!("exfil-sensor: {e}"),
+                }
+            }
+            match msg {
+                Ok(OutMsg::FlowEnd(flow, reason)) => {
+                    eve::flow_event(&mut buf, &flow, reason, &ctx);
+                    self.write(&buf, &mut first_error);
+                }
+                // All workers have finished: write the final stats and stop.
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    next_stats = Instant::now() + tick;
+                    if self.stats_interval.is_some() {
+                        self.write_stats(&mut buf, &mut first_error);
+                    }
+                    let _ = self.writer.flush();
+                }
+            }
+        }
+        self.write_stats(&mut buf, &mut first_error);
+        if let Err(e) = self.writer.flush() {
+            eprintln!("exfil-sensor: EVE output: {e}");
+        }
+    }
+
+    fn write_stats(&mut self, buf: &mut Vec<u8>, first_error: &mut bool) {
+        let snap = self.stats.snapshot();
+        buf.clear();
+        let _ = serde_json::to_writer(&mut *buf, &stats_event::stats_event(&snap, wall_us()));
+        self.write(buf, first_error);
+    }
+
+    /// Write one line; failures are counted and the first one is logged (a full disk
+    /// must not take the sensor down, nor lose events silently).
+    fn write(&mut self, line: &[u8], first_error: &mut bool) {
+        let ok = self.writer.line(line);
+        let mut c = lock(&self.stats.output);
+        match ok {
+            Ok(()) => c.events += 1,
+            Err(e) => {
+                c.write_errors += 1;
+                if *first_error {
+                    eprintln!("exfil-sensor: EVE output write failed: {e} (further failures are counted in stats)");
+                    *first_error = false;
+                }
+            }
+        }
+    }
+}

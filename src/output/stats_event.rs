@@ -1,0 +1,107 @@
+//! The periodic `stats` event: Suricata's counter names where Suricata has the counter,
+//! the rest (decode errors by reason, drops by cause, end reasons) under `exfil.stats`.
+
+use super::timefmt::ts;
+use crate::decode::DecodeError;
+use crate::flow::EndReason;
+use crate::stats::{Snapshot, LAYER_NAMES};
+use serde_json::{json, Map, Value};
+
+pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
+    let c = &s.capture;
+    let w = &s.worker;
+    let f = &w.flow;
+    let d = &w.defrag;
+    let invalid: u64 = c.decode_errors.iter().sum::<u64>() + c.unsupported_link;
+
+    let mut decoder = Map::new();
+    decoder.insert("pkts".into(), json!(c.packets));
+    decoder.insert("bytes".into(), json!(c.bytes));
+    decoder.insert("invalid".into(), json!(invalid));
+    decoder.insert("max_pkt_size".into(), json!(c.max_pkt_size));
+    decoder.insert(
+        "avg_pkt_size".into(),
+        json!(c.bytes.checked_div(c.packets).unwrap_or(0)),
+    );
+    for (name, n) in LAYER_NAMES.iter().zip(w.layers) {
+        // Suricata has no `nflog` or `fragment` decoder counter; those go under exfil.
+        if !matches!(*name, "nflog" | "fragment" | "arp") {
+            decoder.insert((*name).into(), json!(n));
+        }
+    }
+    decoder.insert("arp".into(), json!(c.arp));
+
+    let decode_errors: Map<String, Value> = DecodeError::ALL
+        .iter()
+        .zip(c.decode_errors.iter().chain(std::iter::repeat(&0)))
+        .filter(|(_, &n)| n > 0)
+        .map(|(e, &n)| (e.name().to_string(), json!(n)))
+        .collect();
+    let ended: Map<String, Value> = EndReason::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), json!(f.ended[*r as usize])))
+        .collect();
+
+    json!({
+        "timestamp": ts(now_us),
+        "event_type": "stats",
+        "stats": {
+            "uptime": s.uptime_secs,
+            "capture": {
+                "kernel_packets": c.kernel_packets,
+                "kernel_drops": c.kernel_drops,
+                "kernel_ifdrops": c.kernel_ifdrops,
+                "errors": c.file_errors,
+            },
+            "decoder": decoder,
+            "flow": {
+                "total": f.created,
+                "active": f.active,
+                "tcp": f.created_tcp,
+                "udp": f.created_udp,
+                "icmpv4": f.created_icmpv4,
+                "icmpv6": f.created_icmpv6,
+                "memuse": f.memuse,
+                "tcp_reuse": f.ended[EndReason::TcpReuse as usize],
+                "end": { "state": {
+                    "new": f.ended_state[0],
+                    "established": f.ended_state[1],
+                    "closed": f.ended_state[2],
+                }},
+                "wrk": { "flows_evicted": f.ended[EndReason::Memcap as usize] },
+            },
+            "defrag": {
+                "ipv4": { "fragments": d.fragments_v4, "reassembled": d.reassembled_v4 },
+                "ipv6": { "fragments": d.fragments_v6, "reassembled": d.reassembled_v6 },
+                "max_trackers_reached": d.max_trackers_reached,
+                "memuse": w.defrag_memuse,
+                "wrk": { "tracker_timeout": d.timeouts },
+            },
+        },
+        "exfil": { "stats": {
+            "packets_to_workers": w.packets,
+            "decoder": {
+                "nflog": w.layers[LAYER_NAMES.iter().position(|n| *n == "nflog").unwrap_or(0)],
+                "other_l3": c.other_l3,
+                "unsupported_link": c.unsupported_link,
+                "errors": decode_errors,
+            },
+            "drops": {
+                "queue": c.queue_drops,
+                "kernel": c.kernel_drops,
+                "kernel_if": c.kernel_ifdrops,
+                "decode": invalid,
+                "defrag_memcap": d.memcap_drops,
+                "defrag_too_large": d.too_large,
+                "defrag_timeout": d.timeouts,
+                "defrag_max_trackers": d.max_trackers_reached,
+                "reassembled_invalid": w.reassembled_invalid,
+                "output_write_errors": s.output.write_errors,
+            },
+            "defrag": { "overlaps": d.overlaps },
+            "flow": { "ended": ended },
+            "input": { "files": c.files_read, "file_errors": c.file_errors },
+            "output": { "events": s.output.events, "reopens": s.output.reopens },
+        }},
+    })
+}

@@ -1,0 +1,106 @@
+//! A worker: owns one shard of the flow table and its defragmenter. Workers share no
+//! mutable state; ended flows go to the output thread, counters to the stats hub.
+
+use super::batch::{Batch, PacketDesc, ToWorker};
+use crate::decode::{decode_transport, Defragmenter};
+use crate::flow::table::FlowTable;
+use crate::output::OutMsg;
+use crate::stats::{lock, StatsHub, WorkerCounters};
+use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
+
+pub struct Worker {
+    pub id: usize,
+    pub table: FlowTable,
+    pub defrag: Defragmenter,
+    pub stats: Arc<StatsHub>,
+    pub out: Sender<OutMsg>,
+    pub recycle: Sender<Batch>,
+    counters: WorkerCounters,
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        table: FlowTable,
+        defrag: Defragmenter,
+        stats: Arc<StatsHub>,
+        out: Sender<OutMsg>,
+        recycle: Sender<Batch>,
+    ) -> Worker {
+        Worker {
+            id,
+            table,
+            defrag,
+            stats,
+            out,
+            recycle,
+            counters: WorkerCounters::default(),
+        }
+    }
+
+    pub fn run(mut self, rx: Receiver<ToWorker>) {
+        for msg in rx.iter() {
+            match msg {
+                ToWorker::Batch(b) => {
+                    for p in &b.pkts {
+                        self.packet(b.frame(p), p);
+                    }
+                    self.emit_ended();
+                    // The capture thread may already be gone at shutdown; the batch is then just freed.
+                    let _ = self.recycle.send(b);
+                }
+                ToWorker::Tick(now) => {
+                    self.table.expire(now);
+                    self.defrag.expire(now);
+                    self.emit_ended();
+                }
+                ToWorker::Finish(reason) => {
+                    self.table.flush(reason);
+                    self.emit_ended();
+                    break;
+                }
+            }
+            self.publish();
+        }
+        self.publish();
+    }
+
+    #[inline]
+    fn packet(&mut self, frame: &[u8], p: &PacketDesc) {
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.bytes += u64::from(p.wire_len);
+        c.count_layers(p.decoded.layers);
+        if p.decoded.fragment.is_none() {
+            self.table
+                .packet(&p.decoded, 1, u64::from(p.wire_len), p.ts_us);
+            return;
+        }
+        let Some(done) = self.defrag.insert(frame, &p.decoded, p.wire_len, p.ts_us) else {
+            return;
+        };
+        let mut d = p.decoded;
+        d.fragment = None;
+        if decode_transport(d.proto, &done.payload, &mut d).is_ok() {
+            self.table.packet(&d, done.frames, done.wire_bytes, p.ts_us);
+        } else {
+            self.counters.reassembled_invalid += 1;
+        }
+    }
+
+    fn emit_ended(&mut self) {
+        for (flow, reason) in self.table.drain_ended() {
+            // The output thread outlives the workers; a send error means it failed, and
+            // the final stats report the events it wrote.
+            let _ = self.out.send(OutMsg::FlowEnd(flow, reason));
+        }
+    }
+
+    fn publish(&mut self) {
+        self.counters.flow = self.table.stats();
+        self.counters.defrag = self.defrag.stats();
+        self.counters.defrag_memuse = self.defrag.memuse() as u64;
+        *lock(&self.stats.workers[self.id]) = self.counters.clone();
+    }
+}
