@@ -56,7 +56,9 @@ impl Worker {
                     self.emit_ended();
                 }
                 ToWorker::Finish(reason) => {
-                    self.table.flush(reason);
+                    while self.table.flush(reason, 1024) {
+                        self.emit_ended();
+                    }
                     self.emit_ended();
                     break;
                 }
