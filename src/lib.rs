@@ -6,6 +6,7 @@
 //! [`output`]. [`config`] and [`cli`] set it up; [`stats`] counts everything that
 //! happens, drops included.
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod config;
