@@ -16,10 +16,17 @@ Subcommands:
   udp-client --ports P1,P2 [--port6 P3] [--closed-port P4]
                                     several client sockets (distinct 5-tuples) doing
                                     request/response; one datagram to a closed port
+  mail-check --maildir D [--attachment F] --rcpts A,B [--rcpts C ...]
+                                    check the messages an aiosmtpd Mailbox handler
+                                    stored: one per --rcpts (its X-RcptTo list), and
+                                    one carrying F's bytes as a MIME attachment
 Every network operation has a timeout; servers exit by themselves.
 """
 import argparse
+import email
+import email.policy
 import http.server
+import mailbox
 import os
 import random
 import socket
@@ -190,6 +197,24 @@ def udp_client(ports, port6, closed_port):
     return n
 
 
+def mail_check(maildir, attachment, rcpts):
+    """Exit non-zero unless the Maildir holds exactly the expected messages."""
+    msgs = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
+            for m in mailbox.Maildir(maildir, create=False)]
+    want = sorted(sorted(r.split(",")) for r in rcpts)
+    got = sorted(sorted(a.strip() for a in str(m.get("X-RcptTo", "")).split(","))
+                 for m in msgs)
+    if got != want:
+        sys.exit("mail-check: recipients %r, expected %r" % (got, want))
+    if attachment:
+        with open(attachment, "rb") as f:
+            data = f.read()
+        found = any(part.get_content() == data
+                    for m in msgs for part in m.iter_attachments())
+        if not found:
+            sys.exit("mail-check: no message carries %s as attachment" % attachment)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -219,6 +244,10 @@ def main():
     p.add_argument("--ports", required=True)
     p.add_argument("--port6", type=int, default=0)
     p.add_argument("--closed-port", type=int, default=0)
+    p = sub.add_parser("mail-check")
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--attachment")
+    p.add_argument("--rcpts", action="append", required=True)
     a = ap.parse_args()
 
     if a.cmd == "mkfile":
@@ -233,6 +262,8 @@ def main():
         udp_echo_server([int(x) for x in a.ports.split(",")], a.port6, a.count, a.lifetime)
     elif a.cmd == "udp-client":
         udp_client([int(x) for x in a.ports.split(",")], a.port6, a.closed_port)
+    elif a.cmd == "mail-check":
+        mail_check(a.maildir, a.attachment, a.rcpts)
 
 
 if __name__ == "__main__":
