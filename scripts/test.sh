@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cargo test --all-targets "$@" 2>&1
+cargo test --all-targets --no-fail-fast "$@" 2>&1

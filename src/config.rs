@@ -15,7 +15,34 @@ pub struct Config {
     pub network: NetworkConfig,
     pub flow: FlowConfig,
     pub defrag: DefragSection,
+    pub app: AppConfig,
     pub output: OutputConfig,
+}
+
+/// Stream reassembly and protocol detection.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Bytes per direction handed to the parsers (KiB); past it flows are only counted.
+    /// Data channels (ftp-data, TFTP transfers) are always counted in full.
+    pub stream_depth_kb: u64,
+    /// Out-of-order bytes buffered per direction (KiB) before a hole is declared a gap.
+    pub stream_max_buffered_kb: usize,
+    /// Out-of-order bytes buffered per worker (MiB).
+    pub stream_memcap_mb: usize,
+    /// Port registry overrides: `"tcp/2121" = ["ftp"]` adds, `"tcp/8080" = []` removes.
+    pub ports: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            stream_depth_kb: 1024,
+            stream_max_buffered_kb: 256,
+            stream_memcap_mb: 64,
+            ports: Default::default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -153,6 +180,7 @@ impl Config {
     /// Checks that span fields, naming the offending key.
     pub fn validate(&self) -> Result<(), String> {
         self.home_net()?;
+        self.ports()?;
         if self.runtime.batch_packets == 0 {
             return Err("runtime.batch_packets must be at least 1".into());
         }
@@ -172,6 +200,10 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    pub fn ports(&self) -> Result<crate::app::ports::PortRegistry, String> {
+        crate::app::ports::PortRegistry::with_overrides(&self.app.ports)
     }
 
     pub fn home_net(&self) -> Result<CidrSet, String> {

@@ -3,7 +3,7 @@
 //!
 //! The pipeline reads top to bottom:
 //! [`capture`] → [`decode`] → [`pipeline`] (sharding onto workers) → [`flow`] →
-//! [`output`]. [`config`] and [`cli`] set it up; [`stats`] counts everything that
+//! [`stream`] → [`app`] → [`output`]. [`config`] and [`cli`] set it up; [`stats`] counts everything that
 //! happens, drops included.
 
 pub mod app;
@@ -17,3 +17,4 @@ pub mod netaddr;
 pub mod output;
 pub mod pipeline;
 pub mod stats;
+pub mod stream;

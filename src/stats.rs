@@ -2,6 +2,7 @@
 //! slot once per batch or tick, so the hot path touches only thread-local memory and
 //! the stats writer reads consistent snapshots.
 
+use crate::app::session::AppCounters;
 use crate::decode::{layer, DecodeError, DefragStats};
 use crate::flow::FlowTableStats;
 use std::sync::Mutex;
@@ -112,6 +113,7 @@ pub struct WorkerCounters {
     pub defrag_memuse: u64,
     /// Reassembled datagrams whose transport header was invalid.
     pub reassembled_invalid: u64,
+    pub app: AppCounters,
 }
 
 impl WorkerCounters {
@@ -179,6 +181,7 @@ impl StatsHub {
             add_defrag(&mut w.defrag, &s.defrag);
             w.defrag_memuse += s.defrag_memuse;
             w.reassembled_invalid += s.reassembled_invalid;
+            w.app.add(&s.app);
         }
         Snapshot {
             uptime_secs: self.started.elapsed().as_secs(),

@@ -5,7 +5,20 @@
 //! stateful [`Parser`] fed in-order bytes (reassembled TCP stream or one UDP datagram).
 //! Parsers never trust lengths from the wire and never panic.
 
+pub mod detect;
 pub mod event;
+pub mod ports;
+pub mod registry;
+pub mod session;
+
+pub mod dns;
+pub mod ftp;
+pub mod http;
+pub mod smb;
+pub mod smtp;
+pub mod ssh;
+pub mod tftp;
+pub mod tls;
 
 use crate::decode::Addr;
 pub use crate::flow::Direction;
@@ -29,6 +42,25 @@ pub enum AppProto {
 }
 
 impl AppProto {
+    pub const ALL: [AppProto; 11] = [
+        AppProto::Unknown,
+        AppProto::Failed,
+        AppProto::Ftp,
+        AppProto::FtpData,
+        AppProto::Tftp,
+        AppProto::Smb,
+        AppProto::Smtp,
+        AppProto::Dns,
+        AppProto::Http,
+        AppProto::Tls,
+        AppProto::Ssh,
+    ];
+
+    /// A protocol we identified, as opposed to Unknown (no verdict) or Failed (no match).
+    pub fn is_named(self) -> bool {
+        !matches!(self, AppProto::Unknown | AppProto::Failed)
+    }
+
     /// Suricata's `app_proto` spelling.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! One tracked flow: who the client is, what each direction carried, and how it ended.
 
 use super::FlowKey;
+use crate::app::session::AppState;
 use crate::decode::{Decoded, Tunnel};
 
 /// Suricata's three flow states, as logged in `flow.state`.
@@ -102,8 +103,8 @@ mod stage {
 }
 
 /// A tracked flow. Kept small (see `flow::table` docs for the measured footprint):
-/// rarely used parts such as tunnel details are boxed.
-#[derive(Clone, Debug)]
+/// rarely used parts such as tunnel details and app-layer state are boxed.
+#[derive(Debug)]
 pub struct Flow {
     pub key: FlowKey,
     pub counters: [DirCounters; 2],
@@ -125,6 +126,10 @@ pub struct Flow {
     /// ICMP type and code of the first packet in each direction.
     pub icmp: [(u8, u8); 2],
     pub(super) list: u8,
+    /// Initial sequence numbers from the SYN (to server) and SYN-ACK (to client).
+    isn: [u32; 2],
+    /// Reassembly, detection and parser state; allocated at the first payload byte.
+    pub app: Option<Box<AppState>>,
 }
 
 impl Flow {
@@ -152,6 +157,8 @@ impl Flow {
             stage: 0,
             icmp: [(0, 0); 2],
             list: 0,
+            isn: [0; 2],
+            app: None,
         }
     }
 
@@ -202,6 +209,9 @@ impl Flow {
         c.payload += u64::from(d.payload_len);
         self.last_us = self.last_us.max(now_us);
         if self.key.proto == 6 {
+            if d.tcp_flags & TCP_SYN != 0 {
+                self.isn[dir as usize] = d.tcp_seq;
+            }
             self.track_tcp(dir, d.tcp_flags);
         } else if self.state == FlowState::New && self.counters[1 - dir as usize].pkts > 0 {
             self.state = FlowState::Established;
@@ -245,6 +255,15 @@ impl Flow {
         } else {
             FlowState::New
         };
+    }
+
+    /// The direction's initial sequence number, if its SYN was seen.
+    pub fn isn(&self, dir: Direction) -> Option<u32> {
+        let seen = match dir {
+            Direction::ToServer => stage::SYN,
+            Direction::ToClient => stage::SYNACK,
+        };
+        (self.stage & seen != 0).then_some(self.isn[dir as usize])
     }
 
     /// A SYN without ACK on a closed session starts a new connection on the same tuple.

@@ -3,6 +3,8 @@
 //! that validates against Suricata's schema unchanged.
 
 use super::timefmt::ts;
+use crate::app::session::{AppSummary, FlowMeta};
+use crate::app::{AppEvent, AppProto};
 use crate::decode::{addr_to_ip, Addr};
 use crate::flow::{EndReason, Flow};
 use crate::ident::community_id;
@@ -63,6 +65,16 @@ struct FlowEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     response_icmp_code: Option<u8>,
     community_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto_ts: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto_tc: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto_orig: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto_expected: Option<&'static str>,
     flow: FlowSection,
     #[serde(skip_serializing_if = "Option::is_none")]
     tcp: Option<TcpSection>,
@@ -129,6 +141,18 @@ struct TunnelSection {
 #[derive(Serialize)]
 struct ExfilFlow {
     flow: ExfilFlowDetail,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<ExfilApp>,
+}
+
+#[derive(Serialize)]
+struct ExfilApp {
+    /// How the protocol disagrees with the port or between directions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mismatch: Option<&'static str>,
+    /// Data channels: the control flow that announced them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_flow_id: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -154,7 +178,13 @@ pub fn direction(home: &CidrSet, client: &Addr, server: &Addr) -> &'static str {
 }
 
 /// Serialise the flow event for an ended flow into `buf` (cleared first).
-pub fn flow_event(buf: &mut Vec<u8>, f: &Flow, reason: EndReason, ctx: &FlowContext<'_>) {
+pub fn flow_event(
+    buf: &mut Vec<u8>,
+    f: &Flow,
+    reason: EndReason,
+    app: Option<&AppSummary>,
+    ctx: &FlowContext<'_>,
+) {
     let (caddr, cport) = f.client();
     let (saddr, sport) = f.server();
     let proto = f.key.proto;
@@ -200,6 +230,18 @@ pub fn flow_event(buf: &mut Vec<u8>, f: &Flow, reason: EndReason, ctx: &FlowCont
         response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
         response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
         community_id: community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp),
+        app_proto: app
+            .filter(|a| a.app != AppProto::Unknown)
+            .map(|a| a.app.name()),
+        // Per direction only where a direction disagrees with the flow's verdict.
+        app_proto_ts: app
+            .filter(|a| a.ts != a.app && a.ts.is_named())
+            .map(|a| a.ts.name()),
+        app_proto_tc: app
+            .filter(|a| a.tc != a.app && a.tc.is_named())
+            .map(|a| a.tc.name()),
+        app_proto_orig: app.and_then(|a| a.orig).map(AppProto::name),
+        app_proto_expected: app.and_then(|a| a.expected).map(AppProto::name),
         flow: FlowSection {
             pkts_toserver: ts_c.pkts,
             pkts_toclient: tc_c.pkts,
@@ -232,9 +274,56 @@ pub fn flow_event(buf: &mut Vec<u8>, f: &Flow, reason: EndReason, ctx: &FlowCont
                 direction: direction(ctx.home_net, caddr, saddr),
                 tunnel_type: f.tunnel.as_deref().map(|t| t.kind.name()),
             },
+            app: app
+                .filter(|a| a.mismatch.is_some() || a.parent_flow_id.is_some())
+                .map(|a| ExfilApp {
+                    mismatch: a.mismatch.map(|m| m.name()),
+                    parent_flow_id: a.parent_flow_id,
+                }),
         },
     };
     buf.clear();
     // Serialising plain structs into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *buf, &ev);
+}
+
+/// Serialise an application-layer event into `buf` (cleared first): flow identity and
+/// tuple first, then the parser's fields, then its `exfil` additions.
+pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowContext<'_>) {
+    use serde_json::{json, Map, Value};
+    let (src, dst) = if ev.reversed {
+        (m.server, m.client)
+    } else {
+        (m.client, m.server)
+    };
+    let mut o = Map::new();
+    o.insert("timestamp".into(), json!(ts(ev.ts_us)));
+    o.insert("flow_id".into(), json!(m.flow_id));
+    o.insert("event_type".into(), json!(ev.event_type));
+    o.insert("src_ip".into(), json!(addr_to_ip(&src.0)));
+    if has_ports(m.proto) {
+        o.insert("src_port".into(), json!(src.1));
+    }
+    o.insert("dest_ip".into(), json!(addr_to_ip(&dst.0)));
+    if has_ports(m.proto) {
+        o.insert("dest_port".into(), json!(dst.1));
+    }
+    o.insert("proto".into(), json!(proto_name(m.proto)));
+    let cid = community_id(
+        ctx.community_id_seed,
+        m.proto,
+        &m.client.0,
+        &m.server.0,
+        m.client.1,
+        m.server.1,
+    );
+    o.insert("community_id".into(), Value::String(cid));
+    for (k, v) in &ev.fields {
+        o.insert(k.clone(), v.clone());
+    }
+    if let Some(x) = &ev.exfil {
+        o.insert("exfil".into(), json!({ (ev.event_type): x }));
+    }
+    buf.clear();
+    let _ = serde_json::to_writer(&mut *buf, &Value::Object(o));
 }

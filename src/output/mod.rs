@@ -5,6 +5,8 @@ pub mod stats_event;
 pub mod timefmt;
 pub mod writer;
 
+use crate::app::session::{AppSummary, FlowMeta};
+use crate::app::AppEvent;
 use crate::flow::{EndReason, Flow};
 use crate::netaddr::CidrSet;
 use crate::stats::{lock, StatsHub};
@@ -17,7 +19,9 @@ use writer::EveWriter;
 /// What workers and the pipeline send to the output thread.
 #[derive(Debug)]
 pub enum OutMsg {
-    FlowEnd(Flow, EndReason),
+    FlowEnd(Flow, EndReason, Option<AppSummary>),
+    /// An application-layer event of a flow.
+    App(FlowMeta, AppEvent),
 }
 
 pub struct OutputThread {
@@ -56,8 +60,12 @@ impl OutputThread {
                 }
             }
             match msg {
-                Ok(OutMsg::FlowEnd(flow, reason)) => {
-                    eve::flow_event(&mut buf, &flow, reason, &ctx);
+                Ok(OutMsg::FlowEnd(flow, reason, app)) => {
+                    eve::flow_event(&mut buf, &flow, reason, app.as_ref(), &ctx);
+                    self.write(&buf, &mut first_error);
+                }
+                Ok(OutMsg::App(meta, ev)) => {
+                    eve::app_event(&mut buf, &meta, &ev, &ctx);
                     self.write(&buf, &mut first_error);
                 }
                 // All workers have finished: write the final stats and stop.

@@ -2,6 +2,7 @@
 //! the rest (decode errors by reason, drops by cause, end reasons) under `exfil.stats`.
 
 use super::timefmt::ts;
+use crate::app::AppProto;
 use crate::decode::DecodeError;
 use crate::flow::EndReason;
 use crate::stats::{Snapshot, LAYER_NAMES};
@@ -42,6 +43,25 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
         .map(|r| (r.name().to_string(), json!(f.ended[*r as usize])))
         .collect();
 
+    let a = &w.app;
+    let flows =
+        |p: AppProto, t: usize| a.flows[t][AppProto::ALL.iter().position(|x| *x == p).unwrap_or(0)];
+    let mut app_flow = Map::new();
+    for p in AppProto::ALL.iter().filter(|p| p.is_named()) {
+        match p {
+            AppProto::Dns => {
+                app_flow.insert("dns_tcp".into(), json!(flows(*p, 0)));
+                app_flow.insert("dns_udp".into(), json!(flows(*p, 1)));
+            }
+            _ => {
+                app_flow.insert(p.name().into(), json!(flows(*p, 0) + flows(*p, 1)));
+            }
+        }
+    }
+    app_flow.insert("failed_tcp".into(), json!(flows(AppProto::Failed, 0)));
+    app_flow.insert("failed_udp".into(), json!(flows(AppProto::Failed, 1)));
+    let st = &a.stream;
+
     json!({
         "timestamp": ts(now_us),
         "event_type": "stats",
@@ -70,6 +90,16 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
                 }},
                 "wrk": { "flows_evicted": f.ended[EndReason::Memcap as usize] },
             },
+            "app_layer": { "flow": app_flow, "expectations": a.expectations_added },
+            "tcp": {
+                "reassembly_gap": st.gaps,
+                "overlap": st.overlaps,
+                "overlap_diff_data": st.overlap_diff_data,
+                "midstream_pickups": st.midstream,
+                "segment_memcap_drop": st.memcap_drops,
+                "stream_depth_reached": st.depth_reached,
+                "reassembly_memuse": a.stream_memuse,
+            },
             "defrag": {
                 "ipv4": { "fragments": d.fragments_v4, "reassembled": d.reassembled_v4 },
                 "ipv6": { "fragments": d.fragments_v6, "reassembled": d.reassembled_v6 },
@@ -93,12 +123,28 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
                 "decode": invalid,
                 "defrag_memcap": d.memcap_drops,
                 "defrag_too_large": d.too_large,
+                "stream_memcap": st.memcap_drops,
+                "stream_gap_bytes": st.gap_bytes,
                 "defrag_timeout": d.timeouts,
                 "defrag_max_trackers": d.max_trackers_reached,
                 "reassembled_invalid": w.reassembled_invalid,
                 "output_write_errors": s.output.write_errors,
             },
             "defrag": { "overlaps": d.overlaps },
+            "app": {
+                "events": a.events,
+                "upgrades": a.upgrades,
+                "expectations_matched": a.expectations_matched,
+                "expectations_evicted": a.expectations_evicted,
+                "flows_unknown_payload": flows(AppProto::Unknown, 0) + flows(AppProto::Unknown, 1),
+            },
+            "stream": {
+                "segments": st.segments,
+                "in_order": st.in_order,
+                "out_of_order": st.out_of_order,
+                "retransmissions": st.retransmissions,
+                "gap_bytes": st.gap_bytes,
+            },
             "flow": { "ended": ended },
             "input": { "files": c.files_read, "file_errors": c.file_errors },
             "output": { "events": s.output.events, "reopens": s.output.reopens },

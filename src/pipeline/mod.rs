@@ -4,6 +4,7 @@ pub mod batch;
 pub mod dispatch;
 pub mod worker;
 
+use crate::app::session::AppLayer;
 use crate::capture::{files, live};
 use crate::config::Config;
 use crate::decode::Defragmenter;
@@ -12,6 +13,7 @@ use crate::flow::{EndReason, Flow};
 use crate::output::writer::EveWriter;
 use crate::output::{OutMsg, OutputThread};
 use crate::stats::{lock, StatsHub};
+use crate::stream::StreamConfig;
 use batch::ToWorker;
 use dispatch::{Dispatcher, QueueMode};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +51,7 @@ pub fn flow_footprint() -> usize {
 pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     let workers_n = cfg.workers();
     let home_net = cfg.home_net()?;
+    let ports = cfg.ports()?;
     // Open inputs and output before starting threads, so bad paths fail fast and clearly.
     let writer = EveWriter::open(cfg.output.eve_path.clone().filter(|p| p.as_os_str() != "-"))?;
     let source = if let Some(ifname) = &cfg.capture.interface {
@@ -92,10 +95,19 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     for id in 0..workers_n {
         let (tx, rx) = crossbeam_channel::bounded::<ToWorker>(cfg.runtime.queue_batches);
         senders.push(tx);
+        let app = AppLayer::new(
+            StreamConfig {
+                depth: cfg.app.stream_depth_kb.saturating_mul(1024),
+                max_buffered: cfg.app.stream_max_buffered_kb.saturating_mul(1024),
+            },
+            cfg.app.stream_memcap_mb.saturating_mul(1024 * 1024),
+            ports.clone(),
+        );
         let w = Worker::new(
             id,
             FlowTable::new(table_cfg),
             Defragmenter::new(cfg.defrag()),
+            app,
             stats.clone(),
             out_tx.clone(),
             recycle_tx.clone(),

@@ -2,7 +2,8 @@
 //! mutable state; ended flows go to the output thread, counters to the stats hub.
 
 use super::batch::{Batch, PacketDesc, ToWorker};
-use crate::decode::{decode_transport, Defragmenter};
+use crate::app::session::AppLayer;
+use crate::decode::{decode_transport, Decoded, Defragmenter};
 use crate::flow::table::FlowTable;
 use crate::output::OutMsg;
 use crate::stats::{lock, StatsHub, WorkerCounters};
@@ -13,6 +14,7 @@ pub struct Worker {
     pub id: usize,
     pub table: FlowTable,
     pub defrag: Defragmenter,
+    pub app: AppLayer,
     pub stats: Arc<StatsHub>,
     pub out: Sender<OutMsg>,
     pub recycle: Sender<Batch>,
@@ -24,6 +26,7 @@ impl Worker {
         id: usize,
         table: FlowTable,
         defrag: Defragmenter,
+        app: AppLayer,
         stats: Arc<StatsHub>,
         out: Sender<OutMsg>,
         recycle: Sender<Batch>,
@@ -32,6 +35,7 @@ impl Worker {
             id,
             table,
             defrag,
+            app,
             stats,
             out,
             recycle,
@@ -75,8 +79,7 @@ impl Worker {
         c.bytes += u64::from(p.wire_len);
         c.count_layers(p.decoded.layers);
         if p.decoded.fragment.is_none() {
-            self.table
-                .packet(&p.decoded, 1, u64::from(p.wire_len), p.ts_us);
+            self.track(&p.decoded, frame, 1, u64::from(p.wire_len), p.ts_us);
             return;
         }
         let Some(done) = self.defrag.insert(frame, &p.decoded, p.wire_len, p.ts_us) else {
@@ -85,17 +88,40 @@ impl Worker {
         let mut d = p.decoded;
         d.fragment = None;
         if decode_transport(d.proto, &done.payload, &mut d).is_ok() {
-            self.table.packet(&d, done.frames, done.wire_bytes, p.ts_us);
+            self.track(&d, &done.payload, done.frames, done.wire_bytes, p.ts_us);
         } else {
             self.counters.reassembled_invalid += 1;
         }
     }
 
+    /// Flow accounting, then the application layer. `buf` is what `d`'s offsets index.
+    #[inline]
+    fn track(&mut self, d: &Decoded, buf: &[u8], pkts: u64, wire_bytes: u64, ts_us: u64) {
+        let (slot, dir, created) = self.table.packet(d, pkts, wire_bytes, ts_us);
+        let flow = self.table.get_mut(slot);
+        if created {
+            self.app.new_flow(flow, ts_us);
+        }
+        let start = d.payload_offset as usize;
+        let payload = buf
+            .get(start..start.saturating_add(d.payload_len as usize))
+            .unwrap_or_default();
+        self.app.packet(flow, dir, d, payload, ts_us);
+    }
+
+    /// Hand ended flows (after their app layer finished) and app events to the output.
+    /// The output thread outlives the workers; a send error means it failed, and the
+    /// final stats report the events it wrote.
     fn emit_ended(&mut self) {
-        for (flow, reason) in self.table.drain_ended() {
-            // The output thread outlives the workers; a send error means it failed, and
-            // the final stats report the events it wrote.
-            let _ = self.out.send(OutMsg::FlowEnd(flow, reason));
+        for (mut flow, reason) in self.table.drain_ended() {
+            let app = self.app.finish(&mut flow);
+            for (meta, ev) in self.app.drain_events() {
+                let _ = self.out.send(OutMsg::App(meta, ev));
+            }
+            let _ = self.out.send(OutMsg::FlowEnd(flow, reason, app));
+        }
+        for (meta, ev) in self.app.drain_events() {
+            let _ = self.out.send(OutMsg::App(meta, ev));
         }
     }
 
@@ -103,6 +129,7 @@ impl Worker {
         self.counters.flow = self.table.stats();
         self.counters.defrag = self.defrag.stats();
         self.counters.defrag_memuse = self.defrag.memuse() as u64;
+        self.counters.app = self.app.counters();
         *lock(&self.stats.workers[self.id]) = self.counters.clone();
     }
 }

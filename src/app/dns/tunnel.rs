@@ -1,0 +1,266 @@
+//! DNS tunnelling features. Tunnels (iodine, dnscat2, DNSExfiltrator…) encode data in the
+//! labels left of a domain the attacker controls, so the useful signals are the shape and
+//! entropy of that subdomain and how many distinct subdomains one registered domain gets.
+
+use super::logger::{rcode_name, string_from_bytes};
+use serde_json::{json, Map, Value};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+/// Second-level labels under which registrations happen one level deeper (a small, common
+/// subset of the public suffix list: enough that `bbc.co.uk` is not reported as `co.uk`).
+const TWO_LABEL_SUFFIXES: &[&str] = &[
+    "co.uk",
+    "org.uk",
+    "ac.uk",
+    "gov.uk",
+    "me.uk",
+    "net.uk",
+    "ltd.uk",
+    "plc.uk",
+    "com.au",
+    "net.au",
+    "org.au",
+    "edu.au",
+    "gov.au",
+    "co.nz",
+    "org.nz",
+    "net.nz",
+    "co.jp",
+    "ne.jp",
+    "or.jp",
+    "ac.jp",
+    "go.jp",
+    "co.kr",
+    "or.kr",
+    "co.za",
+    "org.za",
+    "com.br",
+    "net.br",
+    "org.br",
+    "com.cn",
+    "net.cn",
+    "org.cn",
+    "gov.cn",
+    "com.mx",
+    "com.tr",
+    "co.in",
+    "net.in",
+    "org.in",
+    "com.sg",
+    "com.hk",
+    "com.tw",
+    "co.il",
+    "com.ar",
+    "co.id",
+    "com.my",
+    "com.ph",
+    "com.vn",
+    "com.ua",
+    "co.th",
+    "com.pl",
+    "com.ru",
+    "com.sa",
+    "com.eg",
+    "com.co",
+    "com.pk",
+    "com.ng",
+    "in-addr.arpa",
+    "ip6.arpa",
+];
+
+/// Distinct (registered domain, subdomain) pairs remembered per flow.
+const MAX_DISTINCT: usize = 4096;
+/// Registered domains tracked per flow; further ones are only counted.
+const MAX_DOMAINS: usize = 256;
+/// Domains listed in the flow summary (most distinct subdomains first).
+const MAX_DOMAINS_REPORTED: usize = 16;
+
+/// Shape of one query name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NameFeatures {
+    /// Length of the printed name (labels and dots).
+    pub len: usize,
+    pub labels: usize,
+    pub longest_label: usize,
+    /// Shannon entropy of the subdomain's bytes (dots excluded), bits per byte.
+    pub entropy: f64,
+    /// Lower-cased last two labels, or three under a known two-label public suffix.
+    pub registered: String,
+    /// Lower-cased labels left of `registered`, dot-joined.
+    pub subdomain: Vec<u8>,
+}
+
+impl NameFeatures {
+    pub fn of(name: &[u8]) -> NameFeatures {
+        let labels: Vec<&[u8]> = name
+            .split(|&b| b == b'.')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let lower = |ls: &[&[u8]]| -> Vec<u8> { ls.join(&b'.').to_ascii_lowercase() };
+        let n = labels.len();
+        let mut keep = n.min(2);
+        if n >= 3 {
+            let last2 = lower(&labels[n - 2..]);
+            if TWO_LABEL_SUFFIXES.iter().any(|s| s.as_bytes() == last2) {
+                keep = 3;
+            }
+        }
+        let (sub, reg) = labels.split_at(n - keep);
+        NameFeatures {
+            len: name.len(),
+            labels: n,
+            longest_label: labels.iter().map(|l| l.len()).max().unwrap_or(0),
+            entropy: entropy(sub),
+            registered: string_from_bytes(&lower(reg)),
+            subdomain: lower(sub),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "len": self.len,
+            "labels": self.labels,
+            "longest_label": self.longest_label,
+            "entropy": round3(self.entropy),
+            "registered_domain": self.registered,
+            "subdomain": string_from_bytes(&self.subdomain),
+            "subdomain_len": self.subdomain.len(),
+        })
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Entropy over the raw (case-preserving) label bytes: base64 tunnels use case.
+fn entropy(labels: &[&[u8]]) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut total = 0u32;
+    for b in labels.iter().flat_map(|l| l.iter()) {
+        counts[*b as usize] += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    let t = f64::from(total);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let c = f64::from(c);
+            c / t * (t / c).log2()
+        })
+        .sum()
+}
+
+#[derive(Debug, Default)]
+struct DomainStat {
+    queries: u64,
+    distinct: u64,
+    subdomain_bytes: u64,
+}
+
+/// Per-flow totals for the summary emitted at finish.
+#[derive(Debug, Default)]
+pub struct FlowSummary {
+    pub requests: u64,
+    pub responses: u64,
+    pub malformed: u64,
+    bytes: [u64; 2],
+    /// Sum of subdomain lengths over queries: data that could be carried upstream.
+    qname_bytes: u64,
+    /// TXT/NULL/CNAME/MX rdata bytes in responses: data that could be carried downstream.
+    rdata_bytes: u64,
+    max_entropy: f64,
+    rcodes: [u64; 16],
+    domains: HashMap<String, DomainStat>,
+    untracked_queries: u64,
+    seen: HashSet<u64>,
+    distinct_capped: bool,
+}
+
+impl FlowSummary {
+    pub fn add_bytes(&mut self, to_client: bool, n: usize) {
+        self.bytes[usize::from(to_client)] += n as u64;
+    }
+
+    pub fn request(&mut self, f: Option<&NameFeatures>) {
+        self.requests += 1;
+        let Some(f) = f else { return };
+        self.qname_bytes += f.subdomain.len() as u64;
+        self.max_entropy = self.max_entropy.max(f.entropy);
+        let new_domain = !self.domains.contains_key(&f.registered);
+        if new_domain && self.domains.len() >= MAX_DOMAINS {
+            self.untracked_queries += 1;
+            return;
+        }
+        let d = self.domains.entry(f.registered.clone()).or_default();
+        d.queries += 1;
+        d.subdomain_bytes += f.subdomain.len() as u64;
+        if f.subdomain.is_empty() {
+            return;
+        }
+        let mut h = DefaultHasher::new();
+        (&f.registered, &f.subdomain).hash(&mut h);
+        let key = h.finish();
+        if self.seen.contains(&key) {
+            return;
+        }
+        if self.seen.len() >= MAX_DISTINCT {
+            self.distinct_capped = true;
+            return;
+        }
+        self.seen.insert(key);
+        d.distinct += 1;
+    }
+
+    pub fn response(&mut self, rcode: u8, rdata_bytes: u64) {
+        self.responses += 1;
+        self.rcodes[usize::from(rcode & 0xf)] += 1;
+        self.rdata_bytes += rdata_bytes;
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut rcodes = Map::new();
+        for (i, &n) in self.rcodes.iter().enumerate() {
+            if n > 0 {
+                rcodes.insert(rcode_name(i as u8), n.into());
+            }
+        }
+        let mut doms: Vec<(&String, &DomainStat)> = self.domains.iter().collect();
+        doms.sort_by(|a, b| b.1.distinct.cmp(&a.1.distinct).then(a.0.cmp(b.0)));
+        let domains: Vec<Value> = doms
+            .iter()
+            .take(MAX_DOMAINS_REPORTED)
+            .map(|(name, d)| {
+                json!({"domain": name, "queries": d.queries, "distinct_subdomains": d.distinct,
+                       "subdomain_bytes": d.subdomain_bytes})
+            })
+            .collect();
+        let mut o = json!({
+            "requests": self.requests,
+            "responses": self.responses,
+            "malformed": self.malformed,
+            "bytes_toserver": self.bytes[0],
+            "bytes_toclient": self.bytes[1],
+            "qname_bytes": self.qname_bytes,
+            "rdata_bytes": self.rdata_bytes,
+            "max_entropy": round3(self.max_entropy),
+            "rcodes": rcodes,
+            "registered_domains": self.domains.len(),
+            "distinct_subdomains": self.seen.len(),
+            "domains": domains,
+        });
+        if self.distinct_capped {
+            o["distinct_capped"] = true.into();
+        }
+        if self.untracked_queries > 0 {
+            o["untracked_queries"] = self.untracked_queries.into();
+        }
+        o
+    }
+}

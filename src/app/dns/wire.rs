@@ -1,0 +1,392 @@
+//! DNS wire format (RFC 1035): header, compressed names, questions and resource records.
+//! Everything is bounds-checked; counts and lengths from the wire only bound loops over
+//! bytes that are actually present.
+
+/// Fixed header size.
+pub const HEADER_LEN: usize = 12;
+/// RFC 1035 §2.3.4 limit on a name's wire length; longer decompressed names are cut and flagged.
+const MAX_NAME_WIRE: usize = 255;
+/// Compression pointers followed per name. Each must point before the previous segment, which
+/// already rules out loops; this only bounds the work on hostile messages.
+const MAX_HOPS: usize = 64;
+/// Records per section, and strings per TXT record, that are kept: a 64 KiB message can hold
+/// ~6000 tiny records or 65000 empty strings, which would make a multi-megabyte event. Extra
+/// records are skipped and the message flagged `rr_capped`; extra strings are skipped.
+pub const MAX_RRS: usize = 256;
+
+pub const TYPE_A: u16 = 1;
+pub const TYPE_NS: u16 = 2;
+pub const TYPE_CNAME: u16 = 5;
+pub const TYPE_SOA: u16 = 6;
+pub const TYPE_NULL: u16 = 10;
+pub const TYPE_PTR: u16 = 12;
+pub const TYPE_MX: u16 = 15;
+pub const TYPE_TXT: u16 = 16;
+pub const TYPE_AAAA: u16 = 28;
+pub const TYPE_SRV: u16 = 33;
+pub const TYPE_OPT: u16 = 41;
+pub const TYPE_SSHFP: u16 = 44;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    pub id: u16,
+    pub flags: u16,
+    pub qdcount: u16,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub arcount: u16,
+}
+
+impl Header {
+    pub fn parse(b: &[u8]) -> Option<Header> {
+        let h = b.get(..HEADER_LEN)?;
+        let w = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        Some(Header {
+            id: w(0),
+            flags: w(2),
+            qdcount: w(4),
+            ancount: w(6),
+            nscount: w(8),
+            arcount: w(10),
+        })
+    }
+
+    pub fn qr(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
+
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0xf) as u8
+    }
+
+    pub fn rcode(&self) -> u8 {
+        (self.flags & 0xf) as u8
+    }
+}
+
+/// Why a name could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameError {
+    /// The bytes ended inside the name (the probe may ask for more).
+    Short,
+    /// Reserved label type, pointer into the header or forward, too many hops.
+    Invalid,
+}
+
+/// Where a name ended and how big it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameEnd {
+    /// Offset just past the name at its original position (after the first pointer, if any).
+    pub next: usize,
+    /// Wire length of the decompressed name, counted up to where walking stopped.
+    pub wire_len: usize,
+}
+
+impl NameEnd {
+    pub fn too_long(&self) -> bool {
+        self.wire_len > MAX_NAME_WIRE
+    }
+}
+
+/// Walks the name at `pos`, calling `label` for each label while the name is within 255 wire
+/// bytes. Pointers must go strictly backwards (before the segment being read) and not into the
+/// header, so walking terminates; allocation-free so the probe can use it.
+pub fn walk_name(
+    msg: &[u8],
+    pos: usize,
+    mut label: impl FnMut(&[u8]),
+) -> Result<NameEnd, NameError> {
+    let mut pos = pos;
+    let mut seg_start = pos;
+    let mut next = None;
+    let mut wire_len = 1; // the root label
+    let mut hops = 0;
+    loop {
+        let len = *msg.get(pos).ok_or(NameError::Short)? as usize;
+        match len & 0xc0 {
+            0x00 if len == 0 => {
+                return Ok(NameEnd {
+                    next: next.unwrap_or(pos + 1),
+                    wire_len,
+                });
+            }
+            0x00 => {
+                let bytes = msg.get(pos + 1..pos + 1 + len).ok_or(NameError::Short)?;
+                wire_len += len + 1;
+                if wire_len <= MAX_NAME_WIRE {
+                    label(bytes);
+                } else if let Some(next) = next {
+                    // Over the limit and the end is known: stop rather than chase pointers.
+                    return Ok(NameEnd { next, wire_len });
+                }
+                pos += 1 + len;
+            }
+            0xc0 => {
+                let lo = *msg.get(pos + 1).ok_or(NameError::Short)? as usize;
+                let target = ((len & 0x3f) << 8) | lo;
+                hops += 1;
+                if target < HEADER_LEN || target >= seg_start || hops > MAX_HOPS {
+                    return Err(NameError::Invalid);
+                }
+                next.get_or_insert(pos + 2);
+                if wire_len > MAX_NAME_WIRE {
+                    return Ok(NameEnd {
+                        next: pos + 2,
+                        wire_len,
+                    });
+                }
+                pos = target;
+                seg_start = target;
+            }
+            _ => return Err(NameError::Invalid),
+        }
+    }
+}
+
+/// A decompressed name as Suricata prints it: labels joined by '.', bytes kept raw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Name {
+    pub text: Vec<u8>,
+    /// Longer than 255 wire bytes; `text` holds the first labels only.
+    pub truncated: bool,
+}
+
+fn read_name(msg: &[u8], pos: usize) -> Option<(Name, usize)> {
+    let mut text = Vec::new();
+    let end = walk_name(msg, pos, |l| {
+        if !text.is_empty() {
+            text.push(b'.');
+        }
+        text.extend_from_slice(l);
+    })
+    .ok()?;
+    Some((
+        Name {
+            text,
+            truncated: end.too_long(),
+        },
+        end.next,
+    ))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub name: Name,
+    pub qtype: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Soa {
+    pub mname: Name,
+    pub rname: Name,
+    pub serial: u32,
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    pub minimum: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Srv {
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    pub target: Name,
+}
+
+/// Record data in the forms the log needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RData {
+    /// A/AAAA rendered; "" for a wrong length, as Suricata does.
+    Addr(String),
+    /// CNAME, NS, PTR, MX (exchange only).
+    Name(Name),
+    /// One entry per character-string.
+    Txt(Vec<Vec<u8>>),
+    Null(Vec<u8>),
+    Soa(Soa),
+    Srv(Srv),
+    Sshfp {
+        algo: u8,
+        fp_type: u8,
+        fp: Vec<u8>,
+    },
+    /// EDNS options (code, data).
+    Opt(Vec<(u16, Vec<u8>)>),
+    /// Types we do not decode, or rdata that did not parse.
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rr {
+    pub name: Name,
+    pub rtype: u16,
+    pub ttl: u32,
+    /// rdata length on the wire (volume of data carried).
+    pub rdlen: u16,
+    pub data: RData,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub header: Header,
+    pub questions: Vec<Question>,
+    pub answers: Vec<Rr>,
+    pub authorities: Vec<Rr>,
+    pub additionals: Vec<Rr>,
+    /// Something did not parse; the sections hold what came before it.
+    pub malformed: bool,
+    /// A section had more than `MAX_RRS` records.
+    pub rr_capped: bool,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Parses one whole message. Returns None without a header; otherwise whatever parsed,
+/// with `malformed` set if the message stopped making sense part-way.
+pub fn parse_message(msg: &[u8]) -> Option<Message> {
+    let header = Header::parse(msg)?;
+    let mut m = Message {
+        header,
+        ..Message::default()
+    };
+    let mut pos = HEADER_LEN;
+    for _ in 0..header.qdcount {
+        let Some((q, next)) = read_question(msg, pos) else {
+            m.malformed = true;
+            return Some(m);
+        };
+        if m.questions.len() < MAX_RRS {
+            m.questions.push(q);
+        } else {
+            m.rr_capped = true;
+        }
+        pos = next;
+    }
+    let sections = [header.ancount, header.nscount, header.arcount];
+    for (i, count) in sections.into_iter().enumerate() {
+        for _ in 0..count {
+            let Some((rr, next)) = read_rr(msg, pos) else {
+                m.malformed = true;
+                return Some(m);
+            };
+            pos = next;
+            let section = match i {
+                0 => &mut m.answers,
+                1 => &mut m.authorities,
+                _ => &mut m.additionals,
+            };
+            if section.len() < MAX_RRS {
+                section.push(rr);
+            } else {
+                m.rr_capped = true;
+            }
+        }
+    }
+    Some(m)
+}
+
+fn read_question(msg: &[u8], pos: usize) -> Option<(Question, usize)> {
+    let (name, pos) = read_name(msg, pos)?;
+    let qtype = be16(msg, pos)?;
+    be16(msg, pos + 2)?; // qclass: present, not logged
+    Some((Question { name, qtype }, pos + 4))
+}
+
+fn read_rr(msg: &[u8], pos: usize) -> Option<(Rr, usize)> {
+    let (name, pos) = read_name(msg, pos)?;
+    let rtype = be16(msg, pos)?;
+    let ttl = be32(msg, pos + 4)?;
+    let rdlen = be16(msg, pos + 8)?;
+    let start = pos + 10;
+    let end = start + rdlen as usize;
+    let rdata = msg.get(start..end)?;
+    let data = read_rdata(msg, start, rdata, rtype).unwrap_or(RData::Other);
+    Some((
+        Rr {
+            name,
+            rtype,
+            ttl,
+            rdlen,
+            data,
+        },
+        end,
+    ))
+}
+
+/// Decodes rdata at `start` (names may point back into `msg`). None: it does not parse.
+fn read_rdata(msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RData> {
+    Some(match rtype {
+        TYPE_A | TYPE_AAAA => RData::Addr(print_addr(rdata)),
+        TYPE_CNAME | TYPE_NS | TYPE_PTR => RData::Name(read_name(msg, start)?.0),
+        TYPE_MX => RData::Name(read_name(msg, start + 2).filter(|_| rdata.len() > 2)?.0),
+        TYPE_TXT => {
+            let mut strings = Vec::new();
+            let mut rest = rdata;
+            while let Some((&n, tail)) = rest.split_first() {
+                let s = tail.get(..n as usize)?;
+                if strings.len() < MAX_RRS {
+                    strings.push(s.to_vec());
+                }
+                rest = &tail[n as usize..];
+            }
+            RData::Txt(strings)
+        }
+        TYPE_NULL => RData::Null(rdata.to_vec()),
+        TYPE_SOA => {
+            let (mname, p) = read_name(msg, start)?;
+            let (rname, p) = read_name(msg, p)?;
+            RData::Soa(Soa {
+                mname,
+                rname,
+                serial: be32(msg, p)?,
+                refresh: be32(msg, p + 4)?,
+                retry: be32(msg, p + 8)?,
+                expire: be32(msg, p + 12)?,
+                minimum: be32(msg, p + 16)?,
+            })
+        }
+        TYPE_SRV => RData::Srv(Srv {
+            priority: be16(rdata, 0)?,
+            weight: be16(rdata, 2)?,
+            port: be16(rdata, 4)?,
+            target: read_name(msg, start + 6).filter(|_| rdata.len() > 6)?.0,
+        }),
+        TYPE_SSHFP => RData::Sshfp {
+            algo: *rdata.first()?,
+            fp_type: *rdata.get(1)?,
+            fp: rdata[2..].to_vec(),
+        },
+        TYPE_OPT => {
+            let mut opts = Vec::new();
+            let mut p = 0;
+            while p < rdata.len() {
+                let code = be16(rdata, p)?;
+                let len = be16(rdata, p + 2)? as usize;
+                opts.push((code, rdata.get(p + 4..p + 4 + len)?.to_vec()));
+                p += 4 + len;
+            }
+            RData::Opt(opts)
+        }
+        _ => RData::Other,
+    })
+}
+
+/// Suricata's address rendering: dotted quad, or eight groups of four hex digits.
+fn print_addr(b: &[u8]) -> String {
+    match b.len() {
+        4 => format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
+        16 => b
+            .chunks(2)
+            .map(|g| format!("{:02x}{:02x}", g[0], g[1]))
+            .collect::<Vec<_>>()
+            .join(":"),
+        _ => String::new(),
+    }
+}

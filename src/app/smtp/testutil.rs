@@ -1,0 +1,145 @@
+//! Test harness shared by the SMTP and HTTP tests: replay recorded exchanges into a parser
+//! with any chunking, and check events against Suricata's EVE schema.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::app::{AppEvent, AppProto, Cx, Direction, Parser, TransferLog, Transport};
+
+/// Segments of a fixture file: `C`/`S`, 4-byte big-endian length, payload (capture order).
+pub(crate) fn segments(mut f: &[u8]) -> Vec<(Direction, &[u8])> {
+    let mut v = Vec::new();
+    while f.len() >= 5 {
+        let dir = if f[0] == b'C' {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let n = u32::from_be_bytes([f[1], f[2], f[3], f[4]]) as usize;
+        v.push((dir, &f[5..5 + n]));
+        f = &f[5 + n..];
+    }
+    v
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct Out {
+    pub events: Vec<AppEvent>,
+    pub upgrade: Option<AppProto>,
+}
+
+/// Runs `f` with a fresh context and returns what it produced.
+pub(crate) fn with_cx(f: impl FnOnce(&mut Cx<'_>)) -> Out {
+    let (mut events, mut expect, mut upgrade) = (Vec::new(), Vec::new(), None);
+    let mut transfers = TransferLog::default();
+    let mut cx = Cx {
+        ts_us: 1_700_000_000_000_000,
+        flow_id: 1,
+        transport: Transport::Tcp,
+        client: ([0; 16], 40000),
+        server: ([0; 16], 25),
+        events: &mut events,
+        expect: &mut expect,
+        upgrade: &mut upgrade,
+        transfers: &mut transfers,
+        expected: None,
+    };
+    f(&mut cx);
+    Out { events, upgrade }
+}
+
+/// Feeds `segs` to a new parser; `pieces(i, seg)` gives the chunk lengths segment `i` is
+/// cut into (the rest goes in one more chunk). Ends with `finish`.
+pub(crate) fn run<P: Parser + Default>(
+    segs: &[(Direction, &[u8])],
+    mut pieces: impl FnMut(usize, &[u8]) -> Vec<usize>,
+) -> Out {
+    with_cx(|cx| {
+        let mut p = P::default();
+        for (i, (dir, data)) in segs.iter().enumerate() {
+            let mut rest = *data;
+            for n in pieces(i, data) {
+                let n = n.min(rest.len());
+                p.parse(*dir, &rest[..n], cx);
+                rest = &rest[n..];
+            }
+            if !rest.is_empty() {
+                p.parse(*dir, rest, cx);
+            }
+        }
+        p.finish(cx);
+    })
+}
+
+/// Feeds `segs` whole with a gap of `len` bytes after every third one.
+pub(crate) fn run_with_gaps<P: Parser + Default>(segs: &[(Direction, &[u8])], len: u64) -> Out {
+    with_cx(|cx| {
+        let mut p = P::default();
+        for (i, (dir, data)) in segs.iter().enumerate() {
+            p.parse(*dir, data, cx);
+            if i % 3 == 1 {
+                p.gap(*dir, len, cx);
+            }
+        }
+        p.finish(cx);
+    })
+}
+
+pub(crate) fn whole(_: usize, _: &[u8]) -> Vec<usize> {
+    Vec::new()
+}
+
+/// Every single split point, and byte-by-byte feeding, give the events of whole segments.
+pub(crate) fn assert_split_invariant<P: Parser + Default>(segs: &[(Direction, &[u8])]) {
+    let base = run::<P>(segs, whole);
+    let bytewise = run::<P>(segs, |_, d| vec![1; d.len()]);
+    assert_eq!(bytewise, base, "byte-by-byte");
+    for (i, (_, d)) in segs.iter().enumerate() {
+        for at in 1..d.len() {
+            let out = run::<P>(segs, |j, _| if j == i { vec![at] } else { Vec::new() });
+            assert_eq!(out, base, "segment {i} split at {at}");
+        }
+    }
+}
+
+/// The event as the output thread would write it, minus `exfil`.
+fn eve(e: &AppEvent) -> Value {
+    let mut v = json!({
+        "timestamp": "2023-11-14T22:13:20.000000+0000",
+        "flow_id": 1,
+        "event_type": e.event_type,
+        "src_ip": "10.0.0.1",
+        "src_port": 40000,
+        "dest_ip": "10.0.0.2",
+        "dest_port": 25,
+        "proto": "TCP",
+    });
+    let o = v.as_object_mut().expect("object literal");
+    for (k, x) in &e.fields {
+        o.insert(k.clone(), x.clone());
+    }
+    v
+}
+
+/// Validates against Suricata's schema when the shared directory is present.
+pub(crate) fn assert_schema(events: &[AppEvent]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let Some(path) = ["../shared", "../../shared"]
+        .iter()
+        .map(|p| root.join(p).join("eve-schema/suricata-eve-schema.json"))
+        .find(|p| p.exists())
+    else {
+        eprintln!("SKIP: Suricata EVE schema not found beside the repository");
+        return;
+    };
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read schema")).expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    for e in events {
+        let v = eve(e);
+        if let Err(err) = validator.validate(&v) {
+            panic!("event fails Suricata's schema: {err}\n{v}");
+        }
+    }
+}
