@@ -55,6 +55,14 @@ impl Detection {
             .len()
             .min(PROBE_BYTES.saturating_sub(self.buf[d].len()));
         if take > 0 && self.order.len() < MAX_CHUNKS {
+            if self.buf[d].capacity() == 0 {
+                // One allocation per direction instead of a growth series.
+                let want = match transport {
+                    Transport::Tcp => PROBE_BYTES,
+                    Transport::Udp => take,
+                };
+                self.buf[d].reserve_exact(want);
+            }
             self.buf[d].extend_from_slice(&data[..take]);
             self.order.push((dir, take as u32));
         }

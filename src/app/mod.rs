@@ -154,26 +154,27 @@ pub struct Cx<'a> {
 /// Latest transfer command per control flow, bounded (oldest control flows forgotten first).
 #[derive(Debug, Default)]
 pub struct TransferLog {
-    entries: std::collections::VecDeque<(u64, TransferCommand)>,
+    latest: hashbrown::HashMap<u64, TransferCommand>,
+    /// Control flows in first-recorded order, for eviction.
+    order: std::collections::VecDeque<u64>,
 }
 
 impl TransferLog {
     const CAP: usize = 4096;
 
     pub fn record(&mut self, control_flow_id: u64, cmd: TransferCommand) {
-        self.entries.retain(|(id, _)| *id != control_flow_id);
-        if self.entries.len() == Self::CAP {
-            self.entries.pop_front();
+        if self.latest.insert(control_flow_id, cmd).is_none() {
+            self.order.push_back(control_flow_id);
+            if self.order.len() > Self::CAP {
+                if let Some(old) = self.order.pop_front() {
+                    self.latest.remove(&old);
+                }
+            }
         }
-        self.entries.push_back((control_flow_id, cmd));
     }
 
     pub fn latest(&self, control_flow_id: u64) -> Option<&TransferCommand> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|(id, _)| *id == control_flow_id)
-            .map(|(_, c)| c)
+        self.latest.get(&control_flow_id)
     }
 }
 

@@ -21,6 +21,8 @@ const MAX_EXPECTATIONS: usize = 4096;
 pub struct AppState {
     streams: [HalfStream; 2],
     proto: ProtoState,
+    /// Set once the flow's app layer is concluded; later packets are only counted.
+    done: Option<AppSummary>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -89,6 +91,7 @@ pub struct AppCounters {
     pub expectations_added: u64,
     pub expectations_matched: u64,
     pub expectations_evicted: u64,
+    pub expectations_expired: u64,
     pub events: u64,
     pub upgrades: u64,
     pub stream: StreamStats,
@@ -109,6 +112,7 @@ impl AppCounters {
         self.expectations_added += o.expectations_added;
         self.expectations_matched += o.expectations_matched;
         self.expectations_evicted += o.expectations_evicted;
+        self.expectations_expired += o.expectations_expired;
         self.events += o.events;
         self.upgrades += o.upgrades;
         self.stream_memuse += o.stream_memuse;
@@ -130,7 +134,8 @@ impl AppCounters {
 /// Worker-wide tables and scratch buffers the parsers write into.
 struct Shared {
     ports: PortRegistry,
-    expectations: Vec<Expectation>,
+    /// Announced data channels by (transport, destination address, destination port).
+    expectations: hashbrown::HashMap<(u8, Addr, u16), Expectation>,
     transfers: TransferLog,
     scratch: Vec<AppEvent>,
     new_expect: Vec<Expectation>,
@@ -156,7 +161,7 @@ impl AppLayer {
             stats: StreamStats::default(),
             shared: Shared {
                 ports,
-                expectations: Vec::new(),
+                expectations: hashbrown::HashMap::new(),
                 transfers: TransferLog::default(),
                 scratch: Vec::new(),
                 new_expect: Vec::new(),
@@ -178,29 +183,40 @@ impl AppLayer {
         c
     }
 
-    /// A flow's first packet: is it a data channel some control flow announced?
+    /// A flow's first packet: is it a data channel some control flow announced? Either
+    /// endpoint may be the announced destination (the first packet may come from it).
     pub fn new_flow(&mut self, flow: &mut Flow, ts_us: u64) {
         let s = &mut self.shared;
         if s.expectations.is_empty() {
             return;
         }
-        s.expectations
-            .retain(|e| ts_us.saturating_sub(e.ts_us) <= EXPECTATION_TTL_US);
-        let (c, s_) = (flow.client(), flow.server());
-        let (client, server) = ((*c.0, c.1), (*s_.0, s_.1));
-        let hit = s.expectations.iter().position(|e| {
-            let to = |dst: (Addr, u16), src: Addr| {
-                e.dst == dst.0 && e.dport == dst.1 && e.src.is_none_or(|a| a == src)
-            };
-            e.proto == flow.key.proto && (to(server, client.0) || to(client, server.0))
-        });
-        if let Some(i) = hit {
-            let e = s.expectations.swap_remove(i);
+        let proto = flow.key.proto;
+        let (c, sv) = (flow.client(), flow.server());
+        let (client, server) = ((*c.0, c.1), (*sv.0, sv.1));
+        let hit = [(server, client.0), (client, server.0)]
+            .into_iter()
+            .find_map(|(dst, src)| {
+                let key = (proto, dst.0, dst.1);
+                let e = s.expectations.get(&key)?;
+                let live = ts_us.saturating_sub(e.ts_us) <= EXPECTATION_TTL_US;
+                (live && e.src.is_none_or(|a| a == src)).then_some(key)
+            })
+            .and_then(|key| s.expectations.remove(&key));
+        if let Some(e) = hit {
             s.counters.expectations_matched += 1;
             let mut st = Box::new(AppState::expected(e));
             st.prime(flow, &self.cfg, &mut self.mem, &mut self.stats);
             flow.app = Some(st);
         }
+    }
+
+    /// Forget announcements nobody used (called once per second of packet time).
+    pub fn expire(&mut self, now_us: u64) {
+        let s = &mut self.shared;
+        let before = s.expectations.len();
+        s.expectations
+            .retain(|_, e| now_us.saturating_sub(e.ts_us) <= EXPECTATION_TTL_US);
+        s.counters.expectations_expired += (before - s.expectations.len()) as u64;
     }
 
     /// A packet of `flow` travelling in `dir`, after flow accounting.
@@ -216,6 +232,10 @@ impl AppLayer {
         let (cfg, mem, stats, shared) =
             (&self.cfg, &mut self.mem, &mut self.stats, &mut self.shared);
         let mut st = match flow.app.take() {
+            Some(st) if st.done.is_some() => {
+                flow.app = Some(st);
+                return;
+            }
             Some(st) => st,
             None if payload.is_empty() || !(tcp || flow.key.proto == 17) => return,
             None => {
@@ -234,7 +254,7 @@ impl AppLayer {
             cfg
         };
         if tcp {
-            let AppState { streams, proto } = &mut *st;
+            let AppState { streams, proto, .. } = &mut *st;
             let mut on_chunk = |dir, c: Chunk<'_>| proto.chunk(shared, &meta, dir, c, ts_us);
             streams[dir as usize].segment(
                 d.tcp_seq,
@@ -259,12 +279,30 @@ impl AppLayer {
 
     /// The flow ended: flush its streams and parser, and judge its protocol.
     pub fn finish(&mut self, flow: &mut Flow) -> Option<AppSummary> {
-        let mut st = flow.app.take()?;
+        self.conclude(flow);
+        flow.app.take().and_then(|st| st.done)
+    }
+
+    /// Finish the app layer of a flow that is over (TCP closed) but stays in the table for
+    /// its last ACKs: events go out now, and buffers and parser state are freed now.
+    pub fn conclude(&mut self, flow: &mut Flow) {
+        let Some(mut st) = flow.app.take() else {
+            return;
+        };
+        if st.done.is_none() {
+            st.done = Some(self.summarise(flow, &mut st));
+            st.streams = Default::default();
+            st.proto.detection = None;
+        }
+        flow.app = Some(st);
+    }
+
+    fn summarise(&mut self, flow: &Flow, st: &mut AppState) -> AppSummary {
         let ts_us = flow.last_us;
         let meta = FlowMeta::of(flow, st.proto.app);
         let (mem, stats, shared) = (&mut self.mem, &mut self.stats, &mut self.shared);
         {
-            let AppState { streams, proto } = &mut *st;
+            let AppState { streams, proto, .. } = st;
             for dir in [Direction::ToServer, Direction::ToClient] {
                 streams[dir as usize].finish(mem, stats, &mut |c| {
                     proto.chunk(shared, &meta, dir, c, ts_us)
@@ -303,7 +341,7 @@ impl AppLayer {
             tc,
             p.expected.is_some(),
         );
-        Some(AppSummary {
+        AppSummary {
             app,
             ts,
             tc,
@@ -311,7 +349,7 @@ impl AppLayer {
             mismatch: mismatch.map(|m| m.0),
             expected: mismatch.and_then(|m| m.1),
             parent_flow_id: p.expected.as_ref().map(|e| e.parent_flow_id),
-        })
+        }
     }
 }
 
@@ -339,6 +377,7 @@ impl AppState {
                 parser: None,
                 expected: None,
             },
+            done: None,
         }
     }
 
@@ -357,6 +396,7 @@ impl AppState {
                 parser,
                 expected: Some(e),
             },
+            done: None,
         }
     }
 
@@ -483,12 +523,20 @@ impl ProtoState {
         sh.counters.events += sh.scratch.len() as u64;
         sh.out.extend(sh.scratch.drain(..).map(|e| (m, e)));
         for e in sh.new_expect.drain(..) {
-            if sh.expectations.len() == MAX_EXPECTATIONS {
-                sh.expectations.remove(0);
-                sh.counters.expectations_evicted += 1;
+            if sh.expectations.len() >= MAX_EXPECTATIONS {
+                // Full: drop the oldest announcement (rare; a scan is fine here).
+                let oldest = sh
+                    .expectations
+                    .iter()
+                    .min_by_key(|(_, e)| e.ts_us)
+                    .map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    sh.expectations.remove(&k);
+                    sh.counters.expectations_evicted += 1;
+                }
             }
             sh.counters.expectations_added += 1;
-            sh.expectations.push(e);
+            sh.expectations.insert((e.proto, e.dst, e.dport), e);
         }
         if let Some(next) = upgrade {
             sh.counters.upgrades += 1;

@@ -288,27 +288,32 @@ pub fn flow_event(
 }
 
 /// Serialise an application-layer event into `buf` (cleared first): flow identity and
-/// tuple first, then the parser's fields, then its `exfil` additions.
-pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowContext<'_>) {
-    use serde_json::{json, Map, Value};
+/// tuple first, then the parser's fields, then its `exfil` additions. Written field by
+/// field into the buffer: no intermediate map, no copies of the parser's values.
+pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContext<'_>) {
+    use std::io::Write;
     let (src, dst) = if ev.reversed {
         (m.server, m.client)
     } else {
         (m.client, m.server)
     };
-    let mut o = Map::new();
-    o.insert("timestamp".into(), json!(ts(ev.ts_us)));
-    o.insert("flow_id".into(), json!(m.flow_id));
-    o.insert("event_type".into(), json!(ev.event_type));
-    o.insert("src_ip".into(), json!(addr_to_ip(&src.0)));
+    buf.clear();
+    // Writing into a Vec cannot fail; the serde_json calls below write valid JSON values.
+    let _ = write!(
+        buf,
+        "{{\"timestamp\":\"{}\",\"flow_id\":{},\"event_type\":\"{}\",\"src_ip\":\"{}\",",
+        ts(ev.ts_us),
+        m.flow_id,
+        ev.event_type,
+        addr_to_ip(&src.0)
+    );
     if has_ports(m.proto) {
-        o.insert("src_port".into(), json!(src.1));
+        let _ = write!(buf, "\"src_port\":{},", src.1);
     }
-    o.insert("dest_ip".into(), json!(addr_to_ip(&dst.0)));
+    let _ = write!(buf, "\"dest_ip\":\"{}\",", addr_to_ip(&dst.0));
     if has_ports(m.proto) {
-        o.insert("dest_port".into(), json!(dst.1));
+        let _ = write!(buf, "\"dest_port\":{},", dst.1);
     }
-    o.insert("proto".into(), json!(proto_name(m.proto)));
     let cid = community_id(
         ctx.community_id_seed,
         m.proto,
@@ -317,13 +322,21 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         m.client.1,
         m.server.1,
     );
-    o.insert("community_id".into(), Value::String(cid));
+    let _ = write!(
+        buf,
+        "\"proto\":\"{}\",\"community_id\":\"{cid}\"",
+        proto_name(m.proto)
+    );
     for (k, v) in &ev.fields {
-        o.insert(k.clone(), v.clone());
+        buf.push(b',');
+        let _ = serde_json::to_writer(&mut *buf, k);
+        buf.push(b':');
+        let _ = serde_json::to_writer(&mut *buf, v);
     }
     if let Some(x) = &ev.exfil {
-        o.insert("exfil".into(), json!({ (ev.event_type): x }));
+        let _ = write!(buf, ",\"exfil\":{{\"{}\":", ev.event_type);
+        let _ = serde_json::to_writer(&mut *buf, x);
+        buf.push(b'}');
     }
-    buf.clear();
-    let _ = serde_json::to_writer(&mut *buf, &Value::Object(o));
+    buf.push(b'}');
 }

@@ -16,13 +16,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use writer::EveWriter;
 
-/// What workers and the pipeline send to the output thread.
+/// Something to log.
 #[derive(Debug)]
-pub enum OutMsg {
+pub enum OutEvent {
     FlowEnd(Flow, EndReason, Option<AppSummary>),
     /// An application-layer event of a flow.
     App(FlowMeta, AppEvent),
 }
+
+/// What a worker sends the output thread: the events of one batch, in order.
+#[derive(Debug)]
+pub struct OutMsg(pub Vec<OutEvent>);
 
 pub struct OutputThread {
     pub writer: EveWriter,
@@ -60,13 +64,16 @@ impl OutputThread {
                 }
             }
             match msg {
-                Ok(OutMsg::FlowEnd(flow, reason, app)) => {
-                    eve::flow_event(&mut buf, &flow, reason, app.as_ref(), &ctx);
-                    self.write(&buf, &mut first_error);
-                }
-                Ok(OutMsg::App(meta, ev)) => {
-                    eve::app_event(&mut buf, &meta, &ev, &ctx);
-                    self.write(&buf, &mut first_error);
+                Ok(OutMsg(events)) => {
+                    for e in events {
+                        match e {
+                            OutEvent::FlowEnd(flow, reason, app) => {
+                                eve::flow_event(&mut buf, &flow, reason, app.as_ref(), &ctx)
+                            }
+                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, ev, &ctx),
+                        }
+                        self.write(&buf, &mut first_error);
+                    }
                 }
                 // All workers have finished: write the final stats and stop.
                 Err(RecvTimeoutError::Disconnected) => break,

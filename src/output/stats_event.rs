@@ -136,6 +136,7 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
                 "upgrades": a.upgrades,
                 "expectations_matched": a.expectations_matched,
                 "expectations_evicted": a.expectations_evicted,
+                "expectations_expired": a.expectations_expired,
                 "flows_unknown_payload": flows(AppProto::Unknown, 0) + flows(AppProto::Unknown, 1),
             },
             "stream": {

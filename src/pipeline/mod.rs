@@ -72,7 +72,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
 
     let stats = Arc::new(StatsHub::new(workers_n));
-    let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(8192);
+    let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
     let output = OutputThread {
         writer,
         stats: stats.clone(),

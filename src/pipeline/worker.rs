@@ -5,7 +5,8 @@ use super::batch::{Batch, PacketDesc, ToWorker};
 use crate::app::session::AppLayer;
 use crate::decode::{decode_transport, Decoded, Defragmenter};
 use crate::flow::table::FlowTable;
-use crate::output::OutMsg;
+use crate::flow::FlowState;
+use crate::output::{OutEvent, OutMsg};
 use crate::stats::{lock, StatsHub, WorkerCounters};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -57,6 +58,7 @@ impl Worker {
                 ToWorker::Tick(now) => {
                     self.table.expire(now);
                     self.defrag.expire(now);
+                    self.app.expire(now);
                     self.emit_ended();
                 }
                 ToWorker::Finish(reason) => {
@@ -107,21 +109,25 @@ impl Worker {
             .get(start..start.saturating_add(d.payload_len as usize))
             .unwrap_or_default();
         self.app.packet(flow, dir, d, payload, ts_us);
+        if flow.state == FlowState::Closed && flow.app.is_some() {
+            self.app.conclude(flow);
+        }
     }
 
-    /// Hand ended flows (after their app layer finished) and app events to the output.
+    /// Hand ended flows (after their app layer finished) and app events to the output,
+    /// as one message per batch: one channel operation instead of one per event.
     /// The output thread outlives the workers; a send error means it failed, and the
     /// final stats report the events it wrote.
     fn emit_ended(&mut self) {
+        let mut out = Vec::new();
         for (mut flow, reason) in self.table.drain_ended() {
             let app = self.app.finish(&mut flow);
-            for (meta, ev) in self.app.drain_events() {
-                let _ = self.out.send(OutMsg::App(meta, ev));
-            }
-            let _ = self.out.send(OutMsg::FlowEnd(flow, reason, app));
+            out.extend(self.app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+            out.push(OutEvent::FlowEnd(flow, reason, app));
         }
-        for (meta, ev) in self.app.drain_events() {
-            let _ = self.out.send(OutMsg::App(meta, ev));
+        out.extend(self.app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+        if !out.is_empty() {
+            let _ = self.out.send(OutMsg(out));
         }
     }
 
