@@ -72,6 +72,8 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
 
     let stats = Arc::new(StatsHub::new(workers_n));
+    // Messages are batches (up to a worker batch's events, or 64 flushed flows): 256 of
+    // them bound what waits for the output thread to a few MB.
     let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
     let output = OutputThread {
         writer,

@@ -62,7 +62,7 @@ impl Worker {
                     self.emit_ended();
                 }
                 ToWorker::Finish(reason) => {
-                    while self.table.flush(reason, 1024) {
+                    while self.table.flush(reason, 64) {
                         self.emit_ended();
                     }
                     self.emit_ended();
