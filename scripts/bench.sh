@@ -206,6 +206,8 @@ if ((HAVE_SENSOR)); then
     measure "sensor (default workers)" "$SENSOR" -r "$BENCH" -o /dev/null
     add_row "sensor (default workers)"
   fi
+  measure "sensor, flow tracking only" "$SENSOR" -r "$BENCH" -o /dev/null --set app.enabled=false
+  add_row "sensor, flow tracking only"
   if [[ $WORKERS != 1 ]]; then
     sensor_has --workers || say "NOTE: '$SENSOR --help' does not list --workers; trying anyway"
     measure "sensor --workers 1" "$SENSOR" -r "$BENCH" -o /dev/null --workers 1

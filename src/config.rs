@@ -23,6 +23,9 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppConfig {
+    /// Run reassembly, protocol detection and parsers. Off: flow accounting only (the
+    /// cheapest mode, e.g. for a pure NetFlow-style deployment).
+    pub enabled: bool,
     /// Bytes per direction handed to the parsers (KiB); past it flows are only counted.
     /// Data channels (ftp-data, TFTP transfers) are always counted in full.
     pub stream_depth_kb: u64,
@@ -37,6 +40,7 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
+            enabled: true,
             stream_depth_kb: 1024,
             stream_max_buffered_kb: 256,
             stream_memcap_mb: 64,

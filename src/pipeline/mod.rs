@@ -97,14 +97,16 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     for id in 0..workers_n {
         let (tx, rx) = crossbeam_channel::bounded::<ToWorker>(cfg.runtime.queue_batches);
         senders.push(tx);
-        let app = AppLayer::new(
-            StreamConfig {
-                depth: cfg.app.stream_depth_kb.saturating_mul(1024),
-                max_buffered: cfg.app.stream_max_buffered_kb.saturating_mul(1024),
-            },
-            cfg.app.stream_memcap_mb.saturating_mul(1024 * 1024),
-            ports.clone(),
-        );
+        let app = cfg.app.enabled.then(|| {
+            AppLayer::new(
+                StreamConfig {
+                    depth: cfg.app.stream_depth_kb.saturating_mul(1024),
+                    max_buffered: cfg.app.stream_max_buffered_kb.saturating_mul(1024),
+                },
+                cfg.app.stream_memcap_mb.saturating_mul(1024 * 1024),
+                ports.clone(),
+            )
+        });
         let w = Worker::new(
             id,
             FlowTable::new(table_cfg),

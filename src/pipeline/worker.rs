@@ -15,7 +15,8 @@ pub struct Worker {
     pub id: usize,
     pub table: FlowTable,
     pub defrag: Defragmenter,
-    pub app: AppLayer,
+    /// None when the application layer is switched off.
+    pub app: Option<AppLayer>,
     pub stats: Arc<StatsHub>,
     pub out: Sender<OutMsg>,
     pub recycle: Sender<Batch>,
@@ -27,7 +28,7 @@ impl Worker {
         id: usize,
         table: FlowTable,
         defrag: Defragmenter,
-        app: AppLayer,
+        app: Option<AppLayer>,
         stats: Arc<StatsHub>,
         out: Sender<OutMsg>,
         recycle: Sender<Batch>,
@@ -58,7 +59,9 @@ impl Worker {
                 ToWorker::Tick(now) => {
                     self.table.expire(now);
                     self.defrag.expire(now);
-                    self.app.expire(now);
+                    if let Some(app) = self.app.as_mut() {
+                        app.expire(now);
+                    }
                     self.emit_ended();
                 }
                 ToWorker::Finish(reason) => {
@@ -100,17 +103,20 @@ impl Worker {
     #[inline]
     fn track(&mut self, d: &Decoded, buf: &[u8], pkts: u64, wire_bytes: u64, ts_us: u64) {
         let (slot, dir, created) = self.table.packet(d, pkts, wire_bytes, ts_us);
+        let Some(app) = self.app.as_mut() else {
+            return;
+        };
         let flow = self.table.get_mut(slot);
         if created {
-            self.app.new_flow(flow, ts_us);
+            app.new_flow(flow, ts_us);
         }
         let start = d.payload_offset as usize;
         let payload = buf
             .get(start..start.saturating_add(d.payload_len as usize))
             .unwrap_or_default();
-        self.app.packet(flow, dir, d, payload, ts_us);
+        app.packet(flow, dir, d, payload, ts_us);
         if flow.state == FlowState::Closed && flow.app.is_some() {
-            self.app.conclude(flow);
+            app.conclude(flow);
         }
     }
 
@@ -121,11 +127,16 @@ impl Worker {
     fn emit_ended(&mut self) {
         let mut out = Vec::new();
         for (mut flow, reason) in self.table.drain_ended() {
-            let app = self.app.finish(&mut flow);
-            out.extend(self.app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
-            out.push(OutEvent::FlowEnd(flow, reason, app));
+            let summary = self.app.as_mut().and_then(|app| {
+                let s = app.finish(&mut flow);
+                out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+                s
+            });
+            out.push(OutEvent::FlowEnd(flow, reason, summary));
         }
-        out.extend(self.app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+        if let Some(app) = self.app.as_mut() {
+            out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+        }
         if !out.is_empty() {
             let _ = self.out.send(OutMsg(out));
         }
@@ -135,7 +146,9 @@ impl Worker {
         self.counters.flow = self.table.stats();
         self.counters.defrag = self.defrag.stats();
         self.counters.defrag_memuse = self.defrag.memuse() as u64;
-        self.counters.app = self.app.counters();
+        if let Some(app) = &self.app {
+            self.counters.app = app.counters();
+        }
         *lock(&self.stats.workers[self.id]) = self.counters.clone();
     }
 }
