@@ -4,53 +4,16 @@
 #![no_main]
 
 use exfil_sensor::app::ftp::{probe, probe_data, FtpDataParser, FtpParser};
-use exfil_sensor::app::{
-    AppEvent, AppProto, Cx, Direction, Expectation, Parser, TransferLog, Transport,
-};
-use exfil_sensor::decode::{addr_from_v4, Addr};
+use exfil_sensor::app::harness::{interleave, self_sized, split_by, Harness};
+use exfil_sensor::app::{AppProto, Direction, Expectation, Parser, Transport};
+use exfil_sensor::decode::addr_from_v4;
 use libfuzzer_sys::fuzz_target;
-
-struct World {
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
-}
-
-impl World {
-    fn cx<'a>(&'a mut self, expected: Option<&'a Expectation>) -> Cx<'a> {
-        let (client, server): ((Addr, u16), (Addr, u16)) = (
-            (addr_from_v4([10, 0, 0, 1]), 40000),
-            (addr_from_v4([10, 0, 0, 2]), 21),
-        );
-        Cx {
-            ts_us: 1,
-            flow_id: 1,
-            transport: Transport::Tcp,
-            client,
-            server,
-            events: &mut self.events,
-            expect: &mut self.expect,
-            upgrade: &mut self.upgrade,
-            transfers: &mut self.transfers,
-            expected,
-        }
-    }
-}
-
-/// Next chunk of `rest`: its first byte sets the length.
-fn chunk<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let len = (1 + usize::from(*rest.first()? % 97)).min(rest.len());
-    let (c, r) = rest.split_at(len);
-    *rest = r;
-    Some(c)
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let (mut to_server, mut to_client) = rest.split_at(usize::from(first) * rest.len() / 255);
+    let (to_server, to_client) = split_by(rest, first);
     for (dir, bytes) in [
         (Direction::ToServer, to_server),
         (Direction::ToClient, to_client),
@@ -58,12 +21,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = probe(dir, &bytes[..bytes.len().min(512)], Transport::Tcp);
         let _ = probe_data(dir, bytes, Transport::Tcp);
     }
-    let mut w = World {
-        events: Vec::new(),
-        expect: Vec::new(),
-        upgrade: None,
-        transfers: TransferLog::default(),
-    };
+    let mut w = Harness::new(
+        Transport::Tcp,
+        (addr_from_v4([10, 0, 0, 1]), 40000),
+        (addr_from_v4([10, 0, 0, 2]), 21),
+    );
     let e = Expectation {
         proto: 6,
         src: None,
@@ -77,27 +39,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut control = FtpParser::default();
     let mut data_channel = FtpDataParser::default();
-    loop {
-        let mut fed = false;
-        for (dir, rest) in [
-            (Direction::ToServer, &mut to_server),
-            (Direction::ToClient, &mut to_client),
-        ] {
-            if let Some(c) = chunk(rest) {
-                fed = true;
-                if c[0] == 0xff {
-                    control.gap(dir, c.len() as u64, &mut w.cx(None));
-                    data_channel.gap(dir, c.len() as u64, &mut w.cx(Some(&e)));
-                } else {
-                    control.parse(dir, c, &mut w.cx(None));
-                    data_channel.parse(dir, c, &mut w.cx(Some(&e)));
-                }
-            }
-        }
-        if !fed {
-            break;
+    for c in interleave(to_server, to_client, self_sized) {
+        if c.data[0] == 0xff {
+            let len = c.data.len() as u64;
+            control.gap(c.dir, len, &mut w.cx_with(None));
+            data_channel.gap(c.dir, len, &mut w.cx_with(Some(&e)));
+        } else {
+            control.parse(c.dir, c.data, &mut w.cx_with(None));
+            data_channel.parse(c.dir, c.data, &mut w.cx_with(Some(&e)));
         }
     }
-    control.finish(&mut w.cx(None));
-    data_channel.finish(&mut w.cx(Some(&e)));
+    control.finish(&mut w.cx_with(None));
+    data_channel.finish(&mut w.cx_with(Some(&e)));
 });

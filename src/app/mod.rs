@@ -7,6 +7,9 @@
 
 pub mod detect;
 pub mod event;
+/// Drives a parser outside the pipeline (own `Cx`, chunked feeding of both directions),
+/// for tests and fuzz targets.
+pub mod harness;
 pub mod ports;
 pub mod registry;
 pub mod session;

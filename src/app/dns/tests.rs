@@ -1,7 +1,8 @@
 use super::testdata::*;
 use super::tunnel::NameFeatures;
 use super::*;
-use crate::app::{AppEvent, AppProto, Cx, Expectation, Parser, TransferLog};
+use crate::app::harness::{Driver, Harness};
+use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -17,62 +18,14 @@ fn hex(s: &str) -> Vec<u8> {
 
 /// Drives a parser with a local `Cx`; every call uses the same timestamp so events from
 /// differently chunked input compare equal.
-struct Harness {
-    p: DnsParser,
-    transport: Transport,
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
-}
-
-macro_rules! cx {
-    ($h:expr) => {
-        Cx {
-            ts_us: 1_700_000_000_000_000,
-            flow_id: 7,
-            transport: $h.transport,
-            client: ([0; 16], 40000),
-            server: ([0; 16], 53),
-            events: &mut $h.events,
-            expect: &mut $h.expect,
-            upgrade: &mut $h.upgrade,
-            transfers: &mut $h.transfers,
-            expected: None,
-        }
-    };
-}
-
-impl Harness {
-    fn new(transport: Transport) -> Harness {
-        Harness {
-            p: DnsParser::default(),
-            transport,
-            events: Vec::new(),
-            expect: Vec::new(),
-            upgrade: None,
-            transfers: TransferLog::default(),
-        }
-    }
-
-    fn data(&mut self, dir: Direction, d: &[u8]) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.parse(dir, d, &mut cx);
-        self
-    }
-
-    fn gap(&mut self, dir: Direction, n: u64) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.gap(dir, n, &mut cx);
-        self
-    }
-
-    fn finish(&mut self) -> Vec<AppEvent> {
-        let mut cx = cx!(self);
-        self.p.finish(&mut cx);
-        assert_schema(&self.events);
-        std::mem::take(&mut self.events)
-    }
+fn harness(transport: Transport) -> Driver<DnsParser> {
+    let mut d = Driver::new(
+        Harness::ports(transport, 40000, 53)
+            .at(1_700_000_000_000_000)
+            .flow(7),
+    );
+    d.check = assert_schema;
+    d
 }
 
 /// Suricata's EVE schema from the shared directory beside the repository (main tree or a
@@ -105,7 +58,7 @@ fn assert_schema(events: &[AppEvent]) {
 }
 
 fn udp(msgs: &[(Direction, Vec<u8>)]) -> Vec<AppEvent> {
-    let mut h = Harness::new(Transport::Udp);
+    let mut h = harness(Transport::Udp);
     for (d, m) in msgs {
         h.data(*d, m);
     }
@@ -401,19 +354,19 @@ fn tcp_split_at_every_byte_gives_the_same_events() {
     // Two messages back to back in one direction as well.
     let ts2: Vec<u8> = ts.iter().chain(ts.iter()).copied().collect();
     let whole = {
-        let mut h = Harness::new(Transport::Tcp);
+        let mut h = harness(Transport::Tcp);
         h.data(ToServer, &ts2).data(ToClient, &tc);
         h.finish()
     };
     assert_eq!(whole.len(), 4); // 3 messages + summary (2 requests)
     assert_eq!(body(&whole[2])["answers"][0]["rdata"], "10.1.2.3");
     for cut in 0..=ts2.len() {
-        let mut h = Harness::new(Transport::Tcp);
+        let mut h = harness(Transport::Tcp);
         h.data(ToServer, &ts2[..cut]).data(ToServer, &ts2[cut..]);
         h.data(ToClient, &tc);
         assert_eq!(h.finish(), whole, "cut at {cut}");
     }
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     for b in &ts2 {
         h.data(ToServer, std::slice::from_ref(b));
     }
@@ -426,7 +379,7 @@ fn tcp_split_at_every_byte_gives_the_same_events() {
 #[test]
 fn tcp_gap_stops_the_direction() {
     let ts = hex(TCP_A[0]);
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToServer, &ts[..10])
         .gap(ToServer, 100)
         .data(ToServer, &ts);
@@ -440,7 +393,7 @@ fn tcp_gap_stops_the_direction() {
 fn tcp_zero_length_message_is_skipped() {
     let mut s = vec![0, 0];
     s.extend(hex(TCP_A[0]));
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToServer, &s);
     let ev = h.finish();
     assert_eq!(body(&ev[0])["type"], "request");
@@ -525,10 +478,10 @@ fn every_truncation_of_every_message_is_safe() {
         for n in 0..=m.len() {
             let _ = probe(ToClient, &m[..n], Transport::Udp);
             let _ = probe(ToClient, &m[..n], Transport::Tcp);
-            let mut h = Harness::new(Transport::Udp);
+            let mut h = harness(Transport::Udp);
             h.data(ToClient, &m[..n]);
             h.finish();
-            let mut h = Harness::new(Transport::Tcp);
+            let mut h = harness(Transport::Tcp);
             h.data(ToClient, &tcp_framed(&m[..n]));
             h.finish();
         }
@@ -545,7 +498,7 @@ proptest! {
         let transport = if tcp { Transport::Tcp } else { Transport::Udp };
         let _ = probe(ToServer, &data, transport);
         let _ = probe(ToClient, &data, transport);
-        let mut h = Harness::new(transport);
+        let mut h = harness(transport);
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
         cuts.sort_unstable();
         let mut last = 0;
@@ -569,7 +522,7 @@ proptest! {
             m[at] = v;
         }
         let _ = probe(ToClient, &m, Transport::Udp);
-        let mut h = Harness::new(Transport::Udp);
+        let mut h = harness(Transport::Udp);
         h.data(ToClient, &m);
         h.finish();
     }

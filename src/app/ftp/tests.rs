@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::app::harness::Harness;
 use crate::app::{AppEvent, AppProto, Cx, Expectation, Parser, TransferCommand, TransferLog};
 use crate::decode::{addr_from_v4, Addr};
 use Direction::{ToClient as C, ToServer as S};
@@ -183,47 +184,16 @@ fn v6(s: &str) -> Addr {
 }
 
 /// What a flow's parser writes to, plus the flow's identity.
-struct World {
-    client: (Addr, u16),
-    server: (Addr, u16),
-    flow_id: u64,
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
+type World = Harness;
+
+fn world(client: (Addr, u16), server: (Addr, u16)) -> World {
+    Harness::new(Transport::Tcp, client, server)
+        .at(TS)
+        .flow(FLOW)
 }
 
-impl World {
-    fn new(client: (Addr, u16), server: (Addr, u16)) -> World {
-        World {
-            client,
-            server,
-            flow_id: FLOW,
-            events: Vec::new(),
-            expect: Vec::new(),
-            upgrade: None,
-            transfers: TransferLog::default(),
-        }
-    }
-
-    fn local() -> World {
-        World::new((v4([127, 0, 0, 1]), 50530), (v4([127, 0, 0, 1]), 2121))
-    }
-
-    fn cx<'a>(&'a mut self, expected: Option<&'a Expectation>) -> Cx<'a> {
-        Cx {
-            ts_us: TS,
-            flow_id: self.flow_id,
-            transport: Transport::Tcp,
-            client: self.client,
-            server: self.server,
-            events: &mut self.events,
-            expect: &mut self.expect,
-            upgrade: &mut self.upgrade,
-            transfers: &mut self.transfers,
-            expected,
-        }
-    }
+fn local() -> World {
+    world((v4([127, 0, 0, 1]), 50530), (v4([127, 0, 0, 1]), 2121))
 }
 
 /// Feed every segment cut at offset `cut` (0 = whole), then finish.
@@ -233,15 +203,15 @@ fn run_cut(w: &mut World, segs: &[Seg], cut: usize) {
         let (a, b) = seg.split_at(cut.min(seg.len()));
         for part in [a, b] {
             if !part.is_empty() {
-                p.parse(*dir, part, &mut w.cx(None));
+                p.parse(*dir, part, &mut w.cx());
             }
         }
     }
-    p.finish(&mut w.cx(None));
+    p.finish(&mut w.cx());
 }
 
 fn run(segs: &[Seg]) -> World {
-    let mut w = World::local();
+    let mut w = local();
     run_cut(&mut w, segs, 0);
     w
 }
@@ -366,7 +336,7 @@ fn passive_227_and_stor() {
 
 #[test]
 fn active_port_announces_server_to_client() {
-    let mut w = World::new((v4([127, 0, 0, 1]), 50534), (v4([127, 0, 0, 1]), 2121));
+    let mut w = world((v4([127, 0, 0, 1]), 50534), (v4([127, 0, 0, 1]), 2121));
     run_cut(&mut w, ACTIVE_PORT, 0);
     let port = by_command(&w, "PORT")[0];
     assert_eq!(
@@ -386,7 +356,7 @@ fn active_port_announces_server_to_client() {
 
 #[test]
 fn bounce_port_points_elsewhere() {
-    let mut w = World::new((v4([1, 1, 1, 2]), 58316), (v4([2, 2, 2, 1]), 21));
+    let mut w = world((v4([1, 1, 1, 2]), 58316), (v4([2, 2, 2, 1]), 21));
     run_cut(&mut w, BOUNCE, 0);
     let port = by_command(&w, "PORT")[0];
     assert_eq!(
@@ -407,7 +377,7 @@ fn bounce_port_points_elsewhere() {
 
 #[test]
 fn nat_227_also_expects_the_server_address() {
-    let mut w = World::new((v4([192, 168, 1, 212]), 50694), (v4([10, 0, 0, 5]), 21));
+    let mut w = world((v4([192, 168, 1, 212]), 50694), (v4([10, 0, 0, 5]), 21));
     run_cut(&mut w, VSFTPD_PASV, 0);
     let dsts: Vec<_> = w.expect.iter().map(|e| (e.dst, e.dport)).collect();
     assert_eq!(
@@ -468,7 +438,7 @@ fn netbsd_banner_multiline_with_inner_dash_lines() {
 fn ipv6_eprt_and_epsv() {
     let client = v6("2001:470:1f11:81f:c999:d94:aa7c:2e3e");
     let server = v6("2001:470:4867:99::21");
-    let mut w = World::new((client, 49185), (server, 21));
+    let mut w = world((client, 49185), (server, 21));
     // zeek__ftp_ipv6.pcap
     run_cut(
         &mut w,
@@ -534,21 +504,21 @@ fn every_cut_gives_the_same_events() {
         let want = run(segs);
         let longest = segs.iter().map(|s| s.1.len()).max().unwrap();
         for cut in 1..longest {
-            let mut w = World::local();
+            let mut w = local();
             run_cut(&mut w, segs, cut);
             assert_eq!(w.events, want.events, "cut at {cut}");
             assert_eq!(w.expect, want.expect, "cut at {cut}");
             assert_eq!(w.upgrade, want.upgrade, "cut at {cut}");
         }
         // One byte at a time.
-        let mut w = World::local();
+        let mut w = local();
         let mut p = FtpParser::default();
         for (dir, seg) in segs {
             for b in seg.chunks(1) {
-                p.parse(*dir, b, &mut w.cx(None));
+                p.parse(*dir, b, &mut w.cx());
             }
         }
-        p.finish(&mut w.cx(None));
+        p.finish(&mut w.cx());
         assert_eq!(w.events, want.events);
     }
 }
@@ -591,14 +561,14 @@ fn unanswered_and_truncated() {
 
 #[test]
 fn endless_multiline_and_pipelining_are_bounded() {
-    let mut w = World::local();
+    let mut w = local();
     let mut p = FtpParser::default();
-    p.parse(C, b"220-hello\r\n", &mut w.cx(None));
+    p.parse(C, b"220-hello\r\n", &mut w.cx());
     for _ in 0..10_000 {
-        p.parse(C, b"more banner text that never ends\r\n", &mut w.cx(None));
-        p.parse(S, b"NOOP\r\n", &mut w.cx(None));
+        p.parse(C, b"more banner text that never ends\r\n", &mut w.cx());
+        p.parse(S, b"NOOP\r\n", &mut w.cx());
     }
-    p.finish(&mut w.cx(None));
+    p.finish(&mut w.cx());
     let f = ftp(&w);
     assert_eq!(f.len(), 10_000);
     // The never-ending banner went to the oldest command still waiting, cut short.
@@ -610,16 +580,16 @@ fn endless_multiline_and_pipelining_are_bounded() {
 
 #[test]
 fn gap_resyncs_at_next_line() {
-    let mut w = World::local();
+    let mut w = local();
     let mut p = FtpParser::default();
-    p.parse(C, b"220 FTP ready\r\n", &mut w.cx(None));
-    p.parse(S, b"USER al", &mut w.cx(None));
-    p.gap(S, 100, &mut w.cx(None));
-    p.parse(S, b"ice\r\nPWD\r\n", &mut w.cx(None));
-    p.parse(C, b"211-Feat", &mut w.cx(None));
-    p.gap(C, 10, &mut w.cx(None));
-    p.parse(C, b"ures\r\n257 \"/\"\r\n", &mut w.cx(None));
-    p.finish(&mut w.cx(None));
+    p.parse(C, b"220 FTP ready\r\n", &mut w.cx());
+    p.parse(S, b"USER al", &mut w.cx());
+    p.gap(S, 100, &mut w.cx());
+    p.parse(S, b"ice\r\nPWD\r\n", &mut w.cx());
+    p.parse(C, b"211-Feat", &mut w.cx());
+    p.gap(C, 10, &mut w.cx());
+    p.parse(C, b"ures\r\n257 \"/\"\r\n", &mut w.cx());
+    p.finish(&mut w.cx());
     let f = ftp(&w);
     assert_eq!(f[1]["command"], "PWD");
     assert_eq!(f[1]["reply"], json!(["\"/\""]));
@@ -715,10 +685,10 @@ fn probe_server_replies() {
 fn data_flow(w: &mut World, e: &Expectation, chunks: &[Seg]) -> Vec<AppEvent> {
     let mut p = FtpDataParser::default();
     for (dir, c) in chunks {
-        p.parse(*dir, c, &mut w.cx(Some(e)));
+        p.parse(*dir, c, &mut w.cx_with(Some(e)));
     }
-    p.finish(&mut w.cx(Some(e)));
-    p.finish(&mut w.cx(Some(e)));
+    p.finish(&mut w.cx_with(Some(e)));
+    p.finish(&mut w.cx_with(Some(e)));
     std::mem::take(&mut w.events)
 }
 
@@ -749,7 +719,7 @@ fn record(w: &mut World, parent: u64, command: &str, filename: Option<&str>) {
 
 #[test]
 fn data_passive_download() {
-    let mut w = World::local();
+    let mut w = local();
     w.flow_id = 9;
     record(&mut w, FLOW, "RETR", Some("file50k.bin"));
     let block = vec![0x5a; 1024];
@@ -781,7 +751,7 @@ fn data_passive_download() {
 fn data_active_upload_counts_the_direction_that_carried_the_file() {
     // Active STOR: the FTP server opened the data connection, so the file travels
     // to the TCP client (sv__ftp-upload-active.pcap).
-    let mut w = World::new((v4([172, 23, 0, 2]), 20), (v4([172, 23, 0, 3]), 44133));
+    let mut w = world((v4([172, 23, 0, 2]), 20), (v4([172, 23, 0, 3]), 44133));
     record(&mut w, FLOW, "STOR", Some("index.html"));
     let ev = data_flow(
         &mut w,
@@ -797,15 +767,15 @@ fn data_active_upload_counts_the_direction_that_carried_the_file() {
 
 #[test]
 fn data_listing_has_no_fileinfo_and_keeps_its_command() {
-    let mut w = World::local();
+    let mut w = local();
     record(&mut w, FLOW, "NLST", None);
     let mut p = FtpDataParser::default();
     let e = expectation(FLOW);
-    p.parse(C, b"index.html\r\n", &mut w.cx(Some(&e)));
+    p.parse(C, b"index.html\r\n", &mut w.cx_with(Some(&e)));
     // A later command on the control flow belongs to a later data connection.
     record(&mut w, FLOW, "STOR", Some("next.bin"));
-    p.gap(C, 8, &mut w.cx(Some(&e)));
-    p.finish(&mut w.cx(Some(&e)));
+    p.gap(C, 8, &mut w.cx_with(Some(&e)));
+    p.finish(&mut w.cx_with(Some(&e)));
     assert_eq!(w.events.len(), 1);
     assert_eq!(w.events[0].fields["ftp_data"], json!({"command": "NLST"}));
     assert_eq!(
@@ -820,10 +790,10 @@ fn data_listing_has_no_fileinfo_and_keeps_its_command() {
 
 #[test]
 fn data_without_command_or_expectation() {
-    let mut w = World::local();
+    let mut w = local();
     let mut p = FtpDataParser::default();
-    p.parse(S, b"abc", &mut w.cx(None));
-    p.finish(&mut w.cx(None));
+    p.parse(S, b"abc", &mut w.cx());
+    p.finish(&mut w.cx());
     assert_eq!(w.events.len(), 1);
     assert_eq!(w.events[0].fields["ftp_data"], json!({}));
     assert_eq!(
@@ -1161,7 +1131,7 @@ proptest! {
             (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300), 0u64..5000),
             0..40),
     ) {
-        let mut w = World::local();
+        let mut w = local();
         let mut control = FtpParser::default();
         let mut data = FtpDataParser::default();
         let e = expectation(FLOW);
@@ -1169,15 +1139,15 @@ proptest! {
             let dir = if *to_server { S } else { C };
             let _ = probe(dir, bytes, Transport::Tcp);
             let _ = probe_data(dir, bytes, Transport::Tcp);
-            control.parse(dir, bytes, &mut w.cx(None));
-            data.parse(dir, bytes, &mut w.cx(Some(&e)));
+            control.parse(dir, bytes, &mut w.cx());
+            data.parse(dir, bytes, &mut w.cx_with(Some(&e)));
             if *gap % 7 == 0 {
-                control.gap(dir, *gap, &mut w.cx(None));
-                data.gap(dir, *gap, &mut w.cx(Some(&e)));
+                control.gap(dir, *gap, &mut w.cx());
+                data.gap(dir, *gap, &mut w.cx_with(Some(&e)));
             }
         }
-        control.finish(&mut w.cx(None));
-        data.finish(&mut w.cx(Some(&e)));
+        control.finish(&mut w.cx());
+        data.finish(&mut w.cx_with(Some(&e)));
         prop_assert!(w.events.len() <= 2 + chunks.len() * 300);
     }
 
@@ -1194,7 +1164,7 @@ proptest! {
              0usize..50),
             0..60),
     ) {
-        let mut w = World::local();
+        let mut w = local();
         let mut stream = Vec::new();
         for (to_server, head, tail, _) in &lines {
             let dir = if *to_server { S } else { C };
@@ -1203,10 +1173,10 @@ proptest! {
         let mut p = FtpParser::default();
         for ((dir, bytes), (_, _, _, cut)) in stream.iter().zip(&lines) {
             let (a, b) = bytes.split_at((*cut).min(bytes.len()));
-            p.parse(*dir, a, &mut w.cx(None));
-            p.parse(*dir, b, &mut w.cx(None));
+            p.parse(*dir, a, &mut w.cx());
+            p.parse(*dir, b, &mut w.cx());
         }
-        p.finish(&mut w.cx(None));
+        p.finish(&mut w.cx());
         prop_assert!(w.expect.iter().all(|e| e.dport != 0));
     }
 }

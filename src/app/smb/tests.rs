@@ -2,7 +2,8 @@
 //! `testdata/README.md`), split-invariance, schema conformance and robustness.
 
 use super::*;
-use crate::app::{AppEvent, Expectation, TransferLog};
+use crate::app::harness::Harness;
+use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -55,47 +56,28 @@ fn run_with(
     recs: &[(Direction, &[u8])],
     split: &dyn Fn(usize, &[u8]) -> Vec<usize>,
 ) -> Vec<AppEvent> {
-    let mut events = Vec::new();
-    let mut expect: Vec<Expectation> = Vec::new();
-    let mut upgrade = None;
-    let mut transfers = TransferLog::default();
-    let mut parser = SmbParser::default();
     let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
     let b = crate::decode::addr_from_v4([10, 0, 0, 2]);
+    let mut h = Harness::new(Transport::Tcp, (a, 49152), (b, 445));
+    let mut parser = SmbParser::default();
     for (i, (dir, data)) in recs.iter().enumerate() {
-        let mut cx = Cx {
-            ts_us: 1_000_000 + i as u64,
-            flow_id: 1,
-            transport: Transport::Tcp,
-            client: (a, 49152),
-            server: (b, 445),
-            events: &mut events,
-            expect: &mut expect,
-            upgrade: &mut upgrade,
-            transfers: &mut transfers,
-            expected: None,
-        };
+        h.ts_us = 1_000_000 + i as u64;
         let mut start = 0;
         for end in split(i, data).into_iter().chain([data.len()]) {
-            parser.parse(*dir, &data[start..end], &mut cx);
+            h.parse(&mut parser, *dir, &data[start..end]);
             start = end;
         }
     }
-    let mut cx = Cx {
-        ts_us: 9_000_000,
-        flow_id: 1,
-        transport: Transport::Tcp,
-        client: (a, 49152),
-        server: (b, 445),
-        events: &mut events,
-        expect: &mut expect,
-        upgrade: &mut upgrade,
-        transfers: &mut transfers,
-        expected: None,
-    };
-    parser.finish(&mut cx);
-    assert!(expect.is_empty() && upgrade.is_none());
-    events
+    h.ts_us = 9_000_000;
+    h.finish(&mut parser);
+    assert!(h.expect.is_empty() && h.upgrade.is_none());
+    h.events
+}
+
+/// Flow 1 at time 1, 10.0.0.1 port 1 to itself port 445.
+fn local_harness() -> Harness {
+    let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
+    Harness::new(Transport::Tcp, (a, 1), (a, 445))
 }
 
 fn run(v: &[u8]) -> Vec<AppEvent> {
@@ -463,23 +445,8 @@ fn gap_marks_files_and_resyncs() {
         .enumerate()
         .max_by_key(|(_, (_, d))| d.len())
         .unwrap();
-    let mut events = Vec::new();
-    let mut expect = Vec::new();
-    let mut upgrade = None;
-    let mut transfers = TransferLog::default();
-    let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
-    let mut cx = Cx {
-        ts_us: 1,
-        flow_id: 1,
-        transport: Transport::Tcp,
-        client: (a, 1),
-        server: (a, 445),
-        events: &mut events,
-        expect: &mut expect,
-        upgrade: &mut upgrade,
-        transfers: &mut transfers,
-        expected: None,
-    };
+    let mut h = local_harness();
+    let mut cx = h.cx();
     let mut p = SmbParser::default();
     for (i, (dir, d)) in recs.iter().enumerate() {
         if i == big {
@@ -491,6 +458,7 @@ fn gap_marks_files_and_resyncs() {
         }
     }
     p.finish(&mut cx);
+    let events = h.take_events();
     let f: Vec<_> = events
         .iter()
         .filter(|e| e.event_type == "fileinfo")
@@ -617,16 +585,8 @@ proptest! {
         for (d, c) in &chunks {
             let _ = probe(*d, c, Transport::Tcp);
         }
-        let mut events = Vec::new();
-        let mut expect = Vec::new();
-        let mut upgrade = None;
-        let mut transfers = TransferLog::default();
-        let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
-        let mut cx = Cx {
-            ts_us: 1, flow_id: 1, transport: Transport::Tcp, client: (a, 1), server: (a, 445),
-            events: &mut events, expect: &mut expect, upgrade: &mut upgrade,
-            transfers: &mut transfers, expected: None,
-        };
+        let mut h = local_harness();
+        let mut cx = h.cx();
         let mut p = SmbParser::default();
         for (i, (d, c)) in chunks.iter().enumerate() {
             if gap_at == Some(i) {
@@ -635,6 +595,7 @@ proptest! {
             p.parse(*d, c, &mut cx);
         }
         p.finish(&mut cx);
+        let events = h.take_events();
         prop_assert!(events.last().is_some_and(|e| e.exfil.is_some()));
     }
 
@@ -646,16 +607,8 @@ proptest! {
              proptest::collection::vec(any::<u8>(), 60..400), 1usize..50),
             1..30),
     ) {
-        let mut events = Vec::new();
-        let mut expect = Vec::new();
-        let mut upgrade = None;
-        let mut transfers = TransferLog::default();
-        let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
-        let mut cx = Cx {
-            ts_us: 1, flow_id: 1, transport: Transport::Tcp, client: (a, 1), server: (a, 445),
-            events: &mut events, expect: &mut expect, upgrade: &mut upgrade,
-            transfers: &mut transfers, expected: None,
-        };
+        let mut h = local_harness();
+        let mut cx = h.cx();
         let mut p = SmbParser::default();
         for (d, magic, body, chunk) in &msgs {
             let len = body.len() + 4;
@@ -835,23 +788,8 @@ fn large_transfers_counted_without_buffering() {
 
     // The framing layer never held more than the cap.
     let mut p = SmbParser::default();
-    let mut events = Vec::new();
-    let mut expect = Vec::new();
-    let mut upgrade = None;
-    let mut transfers = TransferLog::default();
-    let a = crate::decode::addr_from_v4([10, 0, 0, 1]);
-    let mut cx = Cx {
-        ts_us: 1,
-        flow_id: 1,
-        transport: Transport::Tcp,
-        client: (a, 1),
-        server: (a, 445),
-        events: &mut events,
-        expect: &mut expect,
-        upgrade: &mut upgrade,
-        transfers: &mut transfers,
-        expected: None,
-    };
+    let mut h = local_harness();
+    let mut cx = h.cx();
     for (d, x) in &borrowed {
         for c in x.chunks(1460) {
             p.parse(*d, c, &mut cx);

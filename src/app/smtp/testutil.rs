@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::app::{AppEvent, AppProto, Cx, Direction, Parser, TransferLog, Transport};
+use crate::app::harness::Harness;
+use crate::app::{AppEvent, AppProto, Cx, Direction, Parser, Transport};
 
 /// Segments of a fixture file: `C`/`S`, 4-byte big-endian length, payload (capture order).
 pub(crate) fn segments(mut f: &[u8]) -> Vec<(Direction, &[u8])> {
@@ -31,22 +32,20 @@ pub(crate) struct Out {
 
 /// Runs `f` with a fresh context and returns what it produced.
 pub(crate) fn with_cx(f: impl FnOnce(&mut Cx<'_>)) -> Out {
-    let (mut events, mut expect, mut upgrade) = (Vec::new(), Vec::new(), None);
-    let mut transfers = TransferLog::default();
-    let mut cx = Cx {
-        ts_us: 1_700_000_000_000_000,
-        flow_id: 1,
-        transport: Transport::Tcp,
-        client: ([0; 16], 40000),
-        server: ([0; 16], 25),
-        events: &mut events,
-        expect: &mut expect,
-        upgrade: &mut upgrade,
-        transfers: &mut transfers,
-        expected: None,
-    };
-    f(&mut cx);
-    Out { events, upgrade }
+    let mut h = harness();
+    f(&mut h.cx());
+    out(h)
+}
+
+fn out(h: Harness) -> Out {
+    Out {
+        events: h.events,
+        upgrade: h.upgrade,
+    }
+}
+
+fn harness() -> Harness {
+    Harness::ports(Transport::Tcp, 40000, 25).at(1_700_000_000_000_000)
 }
 
 /// Feeds `segs` to a new parser; `pieces(i, seg)` gives the chunk lengths segment `i` is
@@ -55,35 +54,25 @@ pub(crate) fn run<P: Parser + Default>(
     segs: &[(Direction, &[u8])],
     mut pieces: impl FnMut(usize, &[u8]) -> Vec<usize>,
 ) -> Out {
-    with_cx(|cx| {
-        let mut p = P::default();
-        for (i, (dir, data)) in segs.iter().enumerate() {
-            let mut rest = *data;
-            for n in pieces(i, data) {
-                let n = n.min(rest.len());
-                p.parse(*dir, &rest[..n], cx);
-                rest = &rest[n..];
-            }
-            if !rest.is_empty() {
-                p.parse(*dir, rest, cx);
-            }
-        }
-        p.finish(cx);
-    })
+    let (mut h, mut p) = (harness(), P::default());
+    for (i, (dir, data)) in segs.iter().enumerate() {
+        h.feed(&mut p, *dir, data, pieces(i, data));
+    }
+    h.finish(&mut p);
+    out(h)
 }
 
 /// Feeds `segs` whole with a gap of `len` bytes after every third one.
 pub(crate) fn run_with_gaps<P: Parser + Default>(segs: &[(Direction, &[u8])], len: u64) -> Out {
-    with_cx(|cx| {
-        let mut p = P::default();
-        for (i, (dir, data)) in segs.iter().enumerate() {
-            p.parse(*dir, data, cx);
-            if i % 3 == 1 {
-                p.gap(*dir, len, cx);
-            }
+    let (mut h, mut p) = (harness(), P::default());
+    for (i, (dir, data)) in segs.iter().enumerate() {
+        h.parse(&mut p, *dir, data);
+        if i % 3 == 1 {
+            h.gap(&mut p, *dir, len);
         }
-        p.finish(cx);
-    })
+    }
+    h.finish(&mut p);
+    out(h)
 }
 
 pub(crate) fn whole(_: usize, _: &[u8]) -> Vec<usize> {

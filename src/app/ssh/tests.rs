@@ -2,7 +2,8 @@
 //! TCP port 80 (zeek `ssh-on-port-80.pcap`): banners, key exchange, encrypted session.
 
 use super::*;
-use crate::app::{AppEvent, AppProto, Cx, Expectation, Parser, TransferLog};
+use crate::app::harness::{Driver, Harness};
+use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -15,65 +16,11 @@ const HTTP_REQUEST: &[u8] =
     b"GET / HTTP/1.1\r\nHost: 10.16.1.1:22\r\nUser-Agent: curl/7.47.0\r\nAccept: */*\r\n\r\n";
 const MISMATCH_SERVER: &[u8] = b"SSH-2.0-OpenSSH_6.6.1\r\nProtocol mismatch.\n";
 
-struct Harness {
-    p: SshParser,
-    transport: Transport,
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
-    ts: u64,
-}
-
-macro_rules! cx {
-    ($h:expr) => {
-        Cx {
-            ts_us: $h.ts,
-            flow_id: 3,
-            transport: $h.transport,
-            client: ([0; 16], 49656),
-            server: ([0; 16], 80),
-            events: &mut $h.events,
-            expect: &mut $h.expect,
-            upgrade: &mut $h.upgrade,
-            transfers: &mut $h.transfers,
-            expected: None,
-        }
-    };
-}
-
-impl Harness {
-    fn new(transport: Transport) -> Harness {
-        Harness {
-            p: SshParser::default(),
-            transport,
-            events: Vec::new(),
-            expect: Vec::new(),
-            upgrade: None,
-            transfers: TransferLog::default(),
-            ts: 1_000,
-        }
-    }
-
-    fn data(&mut self, dir: Direction, d: &[u8]) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.parse(dir, d, &mut cx);
-        self
-    }
-
-    fn gap(&mut self, dir: Direction, n: u64) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.gap(dir, n, &mut cx);
-        self
-    }
-
-    fn finish(&mut self) -> Vec<AppEvent> {
-        let mut cx = cx!(self);
-        self.p.finish(&mut cx);
-        self.p.finish(&mut cx);
-        assert_schema(&self.events);
-        std::mem::take(&mut self.events)
-    }
+fn harness(transport: Transport) -> Driver<SshParser> {
+    let mut d = Driver::new(Harness::ports(transport, 49656, 80).at(1_000).flow(3));
+    d.refinish = true;
+    d.check = assert_schema;
+    d
 }
 
 fn validator() -> Option<&'static jsonschema::Validator> {
@@ -104,7 +51,7 @@ fn assert_schema(events: &[AppEvent]) {
 }
 
 fn run(c2s: &[u8], s2c: &[u8]) -> Vec<AppEvent> {
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToClient, s2c).data(ToServer, c2s);
     h.finish()
 }
@@ -162,12 +109,12 @@ fn openssh_on_port_80() {
 fn split_at_every_byte_gives_the_same_event() {
     let whole = run(C2S, S2C);
     for cut in 0..200 {
-        let mut h = Harness::new(Transport::Tcp);
+        let mut h = harness(Transport::Tcp);
         h.data(ToClient, &S2C[..cut]).data(ToServer, &C2S[..cut]);
         h.data(ToClient, &S2C[cut..]).data(ToServer, &C2S[cut..]);
         assert_eq!(h.finish(), whole, "cut at {cut}");
     }
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     for (a, b) in S2C.iter().zip(C2S) {
         h.data(ToClient, std::slice::from_ref(a))
             .data(ToServer, std::slice::from_ref(b));
@@ -178,11 +125,11 @@ fn split_at_every_byte_gives_the_same_event() {
 
 #[test]
 fn event_time_is_when_both_banners_are_known() {
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToClient, &S2C[..39]);
-    h.ts = 5_000;
+    h.cx.ts_us = 5_000;
     h.data(ToServer, &C2S[..30]);
-    h.ts = 9_000;
+    h.cx.ts_us = 9_000;
     h.data(ToServer, &C2S[30..]);
     assert_eq!(h.finish()[0].ts_us, 5_000);
 }
@@ -206,7 +153,7 @@ fn http_client_against_ssh_server() {
 /// zeek ssh-over-udp: banners in datagrams, ended by LF alone.
 #[test]
 fn udp_banners_with_bare_lf() {
-    let mut h = Harness::new(Transport::Udp);
+    let mut h = harness(Transport::Udp);
     h.data(ToServer, b"SSH-2.0-OpenSSH_42.2\n")
         .data(ToClient, b"SSH-2.0-OpenSSH_7.4\n");
     let ev = h.finish();
@@ -222,7 +169,7 @@ fn udp_banners_with_bare_lf() {
 
 #[test]
 fn server_lines_before_the_banner() {
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(
         ToClient,
         b"Welcome\r\nauthorised use only\r\nSSH-2.0-dropbear_2022.83\r\n",
@@ -238,11 +185,11 @@ fn server_lines_before_the_banner() {
 
 #[test]
 fn no_banner_no_event() {
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToServer, &[b'x'; 5000])
         .data(ToClient, &b"line\n".repeat(40));
     assert!(h.finish().is_empty());
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToServer, b"SSH-2.0")
         .gap(ToServer, 10)
         .data(ToServer, b"-x\r\n");
@@ -251,7 +198,7 @@ fn no_banner_no_event() {
 
 #[test]
 fn gap_after_banner_is_counted() {
-    let mut h = Harness::new(Transport::Tcp);
+    let mut h = harness(Transport::Tcp);
     h.data(ToServer, &C2S[..100])
         .gap(ToServer, 1000)
         .data(ToServer, &C2S[100..]);
@@ -274,7 +221,7 @@ proptest! {
             data.splice(0..0, b"SSH-2.0-".iter().copied());
         }
         let _ = probe(ToServer, &data, Transport::Tcp);
-        let mut h = Harness::new(Transport::Tcp);
+        let mut h = harness(Transport::Tcp);
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
         cuts.sort_unstable();
         let mut last = 0;

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::app::TransferLog;
+use crate::app::harness::Harness;
 use crate::decode::{addr_from_v4, Addr};
 use Direction::{ToClient as C, ToServer as S};
 
@@ -22,70 +22,41 @@ const OACK_1468: &[u8] = b"\x00\x06blksize\x001468\x00tsize\x00100000\x00";
 /// ndpi__tftp.pcap: WRQ for zz.bin in netascii.
 const WRQ_ZZ: &[u8] = b"\x00\x02zz.bin\x00netascii\x00";
 
-struct World {
-    flow_id: u64,
-    client: (Addr, u16),
-    server: (Addr, u16),
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
+type World = Harness;
+
+fn world(flow_id: u64, client: (Addr, u16), server: (Addr, u16)) -> World {
+    Harness::new(Transport::Udp, client, server)
+        .at(TS)
+        .flow(flow_id)
 }
 
-impl World {
-    fn new(flow_id: u64, client: (Addr, u16), server: (Addr, u16)) -> World {
-        World {
-            flow_id,
-            client,
-            server,
-            events: Vec::new(),
-            expect: Vec::new(),
-            upgrade: None,
-            transfers: TransferLog::default(),
-        }
-    }
+/// The request flow of sv__tftp-rrq.pcap.
+fn request() -> World {
+    world(
+        REQUEST_FLOW,
+        (addr_from_v4([192, 168, 0, 253]), 50618),
+        (addr_from_v4([192, 168, 0, 10]), 69),
+    )
+}
 
-    /// The request flow of sv__tftp-rrq.pcap.
-    fn request() -> World {
-        World::new(
-            REQUEST_FLOW,
-            (addr_from_v4([192, 168, 0, 253]), 50618),
-            (addr_from_v4([192, 168, 0, 10]), 69),
-        )
-    }
+/// Its transfer flow: the server's first datagram made it the flow's client.
+fn transfer() -> World {
+    world(
+        6,
+        (addr_from_v4([192, 168, 0, 10]), 3445),
+        (addr_from_v4([192, 168, 0, 253]), 50618),
+    )
+}
 
-    /// Its transfer flow: the server's first datagram made it the flow's client.
-    fn transfer() -> World {
-        World::new(
-            6,
-            (addr_from_v4([192, 168, 0, 10]), 3445),
-            (addr_from_v4([192, 168, 0, 253]), 50618),
-        )
+/// Feeds the datagrams to a new parser with `expected`, then finishes twice.
+fn run(w: &mut World, expected: Option<&Expectation>, datagrams: &[(Direction, Vec<u8>)]) {
+    w.expected = expected.cloned();
+    let mut p = TftpParser::default();
+    for (dir, d) in datagrams {
+        w.parse(&mut p, *dir, d);
     }
-
-    fn cx<'a>(&'a mut self, expected: Option<&'a Expectation>) -> Cx<'a> {
-        Cx {
-            ts_us: TS,
-            flow_id: self.flow_id,
-            transport: Transport::Udp,
-            client: self.client,
-            server: self.server,
-            events: &mut self.events,
-            expect: &mut self.expect,
-            upgrade: &mut self.upgrade,
-            transfers: &mut self.transfers,
-            expected,
-        }
-    }
-
-    fn run(&mut self, expected: Option<&Expectation>, datagrams: &[(Direction, Vec<u8>)]) {
-        let mut p = TftpParser::default();
-        for (dir, d) in datagrams {
-            p.parse(*dir, d, &mut self.cx(expected));
-        }
-        p.finish(&mut self.cx(expected));
-        p.finish(&mut self.cx(expected));
-    }
+    w.finish(&mut p);
+    w.finish(&mut p);
 }
 
 fn data(block: u16, payload: &[u8]) -> Vec<u8> {
@@ -162,9 +133,10 @@ fn probe_requests_only() {
 
 #[test]
 fn read_request_event_and_expectation() {
-    let mut w = World::request();
+    let mut w = request();
     // The client retransmits its request: logged once.
-    w.run(
+    run(
+        &mut w,
         None,
         &[(S, RRQ_RFC1350.to_vec()), (S, RRQ_RFC1350.to_vec())],
     );
@@ -196,8 +168,8 @@ fn read_request_event_and_expectation() {
 
 #[test]
 fn write_request_options_go_to_exfil() {
-    let mut w = World::request();
-    w.run(None, &[(S, WRQ_OPTIONS.to_vec())]);
+    let mut w = request();
+    run(&mut w, None, &[(S, WRQ_OPTIONS.to_vec())]);
     assert_eq!(
         w.events[0].fields["tftp"],
         json!({"file": "empty100KB", "mode": "octet", "packet": "write"})
@@ -236,9 +208,9 @@ fn rfc1350_download() -> Vec<(Direction, Vec<u8>)> {
 
 #[test]
 fn download_transfer_summary_and_fileinfo() {
-    let mut w = World::transfer();
+    let mut w = transfer();
     let e = expectation("rfc1350.txt", false);
-    w.run(Some(&e), &rfc1350_download());
+    run(&mut w, Some(&e), &rfc1350_download());
     assert_eq!(w.events.len(), 2);
     assert!(w.expect.is_empty());
     let t = &w.events[0];
@@ -268,14 +240,15 @@ fn download_transfer_summary_and_fileinfo() {
 #[test]
 fn upload_with_retransmission_and_no_last_block() {
     // ndpi__tftp.pcap, zz.bin: ACK 0, DATA 1 sent twice, ACK 1, then the capture ends.
-    let mut w = World::new(
+    let mut w = world(
         8,
         (addr_from_v4([172, 28, 5, 170]), 62058),
         (addr_from_v4([172, 28, 5, 91]), 44618),
     );
     let e = expectation("zz.bin", true);
     let block = vec![0x1f; 512];
-    w.run(
+    run(
+        &mut w,
         Some(&e),
         &[
             (S, ack(0)),
@@ -300,10 +273,11 @@ fn upload_with_retransmission_and_no_last_block() {
 
 #[test]
 fn oack_block_size_decides_completion() {
-    let mut w = World::transfer();
+    let mut w = transfer();
     let e = expectation("empty100KB", true);
     let full = vec![0u8; 1468];
-    w.run(
+    run(
+        &mut w,
         Some(&e),
         &[
             (S, OACK_1468.to_vec()),
@@ -318,9 +292,10 @@ fn oack_block_size_decides_completion() {
 
 #[test]
 fn error_reply_is_reported_without_fileinfo() {
-    let mut w = World::transfer();
+    let mut w = transfer();
     let e = expectation("missing.txt", false);
-    w.run(
+    run(
+        &mut w,
         Some(&e),
         &[(S, b"\x00\x05\x00\x01File not found\x00".to_vec())],
     );
@@ -336,8 +311,9 @@ fn error_reply_is_reported_without_fileinfo() {
 
 #[test]
 fn server_answering_from_port_69_is_summarised_on_the_request_flow() {
-    let mut w = World::request();
-    w.run(
+    let mut w = request();
+    run(
+        &mut w,
         None,
         &[
             (S, RRQ_RFC1350.to_vec()),
@@ -361,11 +337,12 @@ fn server_answering_from_port_69_is_summarised_on_the_request_flow() {
 
 #[test]
 fn unknown_direction_is_inferred_and_junk_counted() {
-    let mut w = World::transfer();
+    let mut w = transfer();
     let mut e = expectation("x", false);
     e.upload = None;
     e.filename = None;
-    w.run(
+    run(
+        &mut w,
         Some(&e),
         &[
             (S, data(1, b"abc")),
@@ -386,11 +363,11 @@ fn unknown_direction_is_inferred_and_junk_counted() {
 
 #[test]
 fn nothing_seen_nothing_logged() {
-    let mut w = World::transfer();
+    let mut w = transfer();
     let mut p = TftpParser::default();
-    p.finish(&mut w.cx(None));
-    let mut w2 = World::request();
-    w2.run(None, &[(C, ack(3))]);
+    p.finish(&mut w.cx());
+    let mut w2 = request();
+    run(&mut w2, None, &[(C, ack(3))]);
     assert!(w.events.is_empty());
     // An ACK alone on the request flow is still a (tiny) transfer summary.
     assert_eq!(w2.events.len(), 1);
@@ -457,7 +434,7 @@ fn replay_corpus_rrq() {
                 }
                 let id = flows.len() as u64 + 1;
                 flows.push(Flow {
-                    w: World::new(id, d.src, d.dst),
+                    w: world(id, d.src, d.dst),
                     p: TftpParser::default(),
                     e,
                 });
@@ -466,12 +443,12 @@ fn replay_corpus_rrq() {
         };
         let f = &mut flows[i];
         let dir = if d.src == f.w.client { S } else { C };
-        f.p.parse(dir, &d.payload, &mut f.w.cx(f.e.as_ref()));
+        f.p.parse(dir, &d.payload, &mut f.w.cx_with(f.e.as_ref()));
         pending.append(&mut f.w.expect);
     }
     let mut events = Vec::new();
     for f in &mut flows {
-        f.p.finish(&mut f.w.cx(f.e.as_ref()));
+        f.p.finish(&mut f.w.cx_with(f.e.as_ref()));
         events.append(&mut f.w.events);
     }
     assert_eq!(flows.len(), 2);
@@ -516,10 +493,10 @@ proptest! {
         for (dir, d) in &all {
             let _ = probe(*dir, d, Transport::Udp);
         }
-        let mut w = World::request();
-        w.run(None, &all);
-        let mut t = World::transfer();
-        t.run(Some(&expectation("f", true)), &all);
+        let mut w = request();
+        run(&mut w, None, &all);
+        let mut t = transfer();
+        run(&mut t, Some(&expectation("f", true)), &all);
         prop_assert!(t.events.len() <= 2);
         prop_assert!(w.events.len() <= all.len() + 2);
     }

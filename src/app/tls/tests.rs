@@ -6,7 +6,8 @@
 //! - `smtps.*`: a ClientHello answered by a plain-text SMTP banner (nDPI `smtps.pcapng`).
 
 use super::*;
-use crate::app::{AppEvent, AppProto, Cx, Expectation, Parser, TransferLog};
+use crate::app::harness::{Driver, Harness};
+use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -41,63 +42,11 @@ const SSLV2_HELLO: &[u8] = &[
     0x5c, 0x2e, 0x91, 0x07, 0xee, 0x13, 0x4a, 0x90, 0x61, 0x0b, 0x3d, 0x8f, 0x27, 0xc4, 0x55, 0x01,
 ];
 
-struct Harness {
-    p: TlsParser,
-    events: Vec<AppEvent>,
-    expect: Vec<Expectation>,
-    upgrade: Option<AppProto>,
-    transfers: TransferLog,
-    ts: u64,
-}
-
-macro_rules! cx {
-    ($h:expr) => {
-        Cx {
-            ts_us: $h.ts,
-            flow_id: 9,
-            transport: Transport::Tcp,
-            client: ([0; 16], 50000),
-            server: ([0; 16], 443),
-            events: &mut $h.events,
-            expect: &mut $h.expect,
-            upgrade: &mut $h.upgrade,
-            transfers: &mut $h.transfers,
-            expected: None,
-        }
-    };
-}
-
-impl Harness {
-    fn new() -> Harness {
-        Harness {
-            p: TlsParser::default(),
-            events: Vec::new(),
-            expect: Vec::new(),
-            upgrade: None,
-            transfers: TransferLog::default(),
-            ts: 1_000,
-        }
-    }
-
-    fn data(&mut self, dir: Direction, d: &[u8]) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.parse(dir, d, &mut cx);
-        self
-    }
-
-    fn gap(&mut self, dir: Direction, n: u64) -> &mut Self {
-        let mut cx = cx!(self);
-        self.p.gap(dir, n, &mut cx);
-        self
-    }
-
-    fn finish(&mut self) -> Vec<AppEvent> {
-        let mut cx = cx!(self);
-        self.p.finish(&mut cx);
-        self.p.finish(&mut cx);
-        assert_schema(&self.events);
-        std::mem::take(&mut self.events)
-    }
+fn harness() -> Driver<TlsParser> {
+    let mut d = Driver::new(Harness::ports(Transport::Tcp, 50000, 443).at(1_000).flow(9));
+    d.refinish = true;
+    d.check = assert_schema;
+    d
 }
 
 fn validator() -> Option<&'static jsonschema::Validator> {
@@ -129,7 +78,7 @@ fn assert_schema(events: &[AppEvent]) {
 
 /// Client stream, then server stream, then finish: the single `tls` event.
 fn run((c2s, s2c): (&[u8], &[u8])) -> AppEvent {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.data(ToServer, c2s).data(ToClient, s2c);
     let mut ev = h.finish();
     assert_eq!(ev.len(), 1);
@@ -289,7 +238,7 @@ fn plain_text_answer_is_only_counted() {
 
 #[test]
 fn sslv2_client_hello() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.data(ToServer, SSLV2_HELLO);
     let e = h.finish().remove(0);
     assert_eq!(
@@ -324,7 +273,7 @@ fn split_at_every_byte_gives_the_same_event() {
         let whole = run(flow);
         for (dir, stream) in [(ToServer, flow.0), (ToClient, flow.1)] {
             for cut in 0..=stream.len() {
-                let mut h = Harness::new();
+                let mut h = harness();
                 let other = if dir == ToServer { flow.1 } else { flow.0 };
                 let other_dir = if dir == ToServer { ToClient } else { ToServer };
                 h.data(dir, &stream[..cut]).data(dir, &stream[cut..]);
@@ -332,7 +281,7 @@ fn split_at_every_byte_gives_the_same_event() {
                 assert_eq!(h.finish(), vec![whole.clone()], "{dir:?} cut at {cut}");
             }
         }
-        let mut h = Harness::new();
+        let mut h = harness();
         for b in flow.0 {
             h.data(ToServer, std::slice::from_ref(b));
         }
@@ -345,17 +294,17 @@ fn split_at_every_byte_gives_the_same_event() {
 
 #[test]
 fn event_time_is_the_server_hello() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.data(ToServer, TLS12.0);
-    h.ts = 2_000;
+    h.cx.ts_us = 2_000;
     h.data(ToClient, TLS12.1);
-    h.ts = 9_000;
+    h.cx.ts_us = 9_000;
     assert_eq!(h.finish()[0].ts_us, 2_000);
 }
 
 #[test]
 fn gap_in_the_handshake_counts_the_rest() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.data(ToServer, TLS12.0);
     h.data(ToClient, &TLS12.1[..20])
         .gap(ToClient, 500)
@@ -372,7 +321,7 @@ fn gap_in_the_handshake_counts_the_rest() {
 
 #[test]
 fn nothing_seen_no_event() {
-    assert!(Harness::new().finish().is_empty());
+    assert!(harness().finish().is_empty());
 }
 
 // ---- robustness ----
@@ -382,7 +331,7 @@ fn every_truncation_is_safe() {
     for flow in [TLS13, TLS12, STARTTLS, SMTPS] {
         for n in (0..flow.0.len()).step_by(7) {
             let _ = probe(ToServer, &flow.0[..n], Transport::Tcp);
-            let mut h = Harness::new();
+            let mut h = harness();
             h.data(ToServer, &flow.0[..n])
                 .data(ToClient, &flow.1[..n.min(flow.1.len())]);
             h.finish();
@@ -398,7 +347,7 @@ proptest! {
     ) {
         let _ = probe(ToServer, &data, Transport::Tcp);
         let _ = probe(ToClient, &data, Transport::Udp);
-        let mut h = Harness::new();
+        let mut h = harness();
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
         cuts.sort_unstable();
         let mut last = 0;
@@ -421,7 +370,7 @@ proptest! {
             s[at] = v;
         }
         let _ = probe(ToServer, &c2s, Transport::Tcp);
-        let mut h = Harness::new();
+        let mut h = harness();
         h.data(ToServer, &c2s).data(ToClient, &s2c);
         h.finish();
     }
