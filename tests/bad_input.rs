@@ -126,36 +126,32 @@ fn missing_input_and_unwritable_output_fail_clearly() {
     );
 }
 
+/// `--check-config` on a config file with this text: (exit code, stderr).
+fn check_config(text: &str) -> (Option<i32>, String) {
+    let cfg = tempdir().join("sensor.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out = bin()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    (out.status.code(), stderr(&out))
+}
+
 #[test]
 fn bad_config_names_the_key() {
-    let dir = tempdir();
-    let cfg = dir.join("bad.toml");
-    std::fs::write(&cfg, "[flow]\nmax_flowz = 10\n").unwrap();
-    let out = bin()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--check-config")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("max_flowz"), "{}", stderr(&out));
-    std::fs::write(&cfg, "[flow.timeouts.udp]\nnew = -5\n").unwrap();
-    let out = bin()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--check-config")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("new"), "{}", stderr(&out));
-    std::fs::write(&cfg, "[network]\nhome_net = [\"10.0.0.0/8\"]\n").unwrap();
-    let out = bin()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--check-config")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    for (text, key) in [
+        ("[flow]\nmax_flowz = 10\n", "max_flowz"),
+        ("[flow.timeouts.udp]\nnew = -5\n", "new"),
+        ("[app.ports]\n\"tcp/21\" = [\"gopher\"]\n", "gopher"),
+    ] {
+        let (code, err) = check_config(text);
+        assert_eq!(code, Some(1), "{text}: {err}");
+        assert!(err.contains(key), "{text}: {err}");
+    }
+    let (code, err) = check_config("[network]\nhome_net = [\"10.0.0.0/8\"]\n");
+    assert_eq!(code, Some(0), "{err}");
 }
 
 #[test]

@@ -12,6 +12,8 @@ pub mod event;
 pub mod harness;
 pub mod ports;
 pub mod registry;
+#[cfg(test)]
+mod schema_check;
 pub mod session;
 
 pub mod dns;

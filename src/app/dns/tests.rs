@@ -2,10 +2,10 @@ use super::testdata::*;
 use super::tunnel::NameFeatures;
 use super::*;
 use crate::app::harness::{Driver, Harness};
+use crate::app::schema_check::assert_schema;
 use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 
 use Direction::{ToClient, ToServer};
 
@@ -26,35 +26,6 @@ fn harness(transport: Transport) -> Driver<DnsParser> {
     );
     d.check = assert_schema;
     d
-}
-
-/// Suricata's EVE schema from the shared directory beside the repository (main tree or a
-/// worktree under /work/wt); None when absent.
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    V.get_or_init(|| {
-        let dir = env!("CARGO_MANIFEST_DIR");
-        ["/../shared", "/../../shared"].iter().find_map(|up| {
-            let path = format!("{dir}{up}/eve-schema/suricata-eve-schema.json");
-            let text = std::fs::read_to_string(path).ok()?;
-            jsonschema::validator_for(&serde_json::from_str(&text).ok()?).ok()
-        })
-    })
-    .as_ref()
-}
-
-/// Every event, as the output thread will write it minus `exfil`, passes the schema.
-fn assert_schema(events: &[AppEvent]) {
-    let Some(v) = validator() else { return };
-    for e in events {
-        let mut o = e.fields.clone();
-        o.insert("event_type".into(), e.event_type.into());
-        o.insert("timestamp".into(), "2024-01-01T00:00:00.000000+0000".into());
-        let doc = Value::Object(o);
-        if let Err(err) = v.validate(&doc) {
-            panic!("schema: {err}\n{doc}");
-        }
-    }
 }
 
 fn udp(msgs: &[(Direction, Vec<u8>)]) -> Vec<AppEvent> {

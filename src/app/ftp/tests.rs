@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::app::harness::Harness;
+use crate::app::schema_check::assert_schema;
 use crate::app::{AppEvent, AppProto, Cx, Expectation, Parser, TransferCommand, TransferLog};
 use crate::decode::{addr_from_v4, Addr};
 use Direction::{ToClient as C, ToServer as S};
@@ -224,28 +225,6 @@ fn by_command<'a>(w: &'a World, cmd: &str) -> Vec<&'a Value> {
     ftp(w).into_iter().filter(|f| f["command"] == cmd).collect()
 }
 
-/// Events with `exfil` left out must validate against Suricata's EVE schema (skipped
-/// when ../shared is not beside the repository).
-fn schema_check(events: &[AppEvent]) {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eve-schema/suricata-eve-schema.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("SKIP schema check: {} absent", path.display());
-        return;
-    };
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    for e in events {
-        let mut o = e.fields.clone();
-        o.insert("timestamp".into(), "2024-01-01T00:00:00.000000+0000".into());
-        o.insert("event_type".into(), e.event_type.into());
-        let v = Value::Object(o);
-        if let Err(err) = validator.validate(&v) {
-            panic!("not Suricata's schema: {err}\n{v}");
-        }
-    }
-}
-
 #[test]
 fn passive_retr_transactions() {
     let w = run(PASSIVE_RETR);
@@ -308,7 +287,7 @@ fn passive_retr_transactions() {
         .iter()
         .all(|e| e.exfil.is_none()));
     assert_eq!(w.upgrade, None);
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -331,7 +310,7 @@ fn passive_227_and_stor() {
         w.events.last().unwrap().exfil.as_ref().unwrap()["session"]["uploads"],
         1
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -351,7 +330,7 @@ fn active_port_announces_server_to_client() {
         (e.src, e.dst, e.dport, e.app),
         (Some(w.server.0), w.client.0, 40379, AppProto::FtpData)
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -409,7 +388,7 @@ fn multiline_replies_and_errors() {
         w.expect.iter().map(|e| e.dport).collect::<Vec<_>>(),
         [58612, 36986]
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -556,7 +535,7 @@ fn unanswered_and_truncated() {
         w.events.last().unwrap().exfil.as_ref().unwrap()["session"]["truncated_lines"],
         1
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -744,7 +723,7 @@ fn data_passive_download() {
         json!({"filename": "file50k.bin", "size": 51200, "state": "CLOSED", "stored": false, "gaps": false, "tx_id": 0})
     );
     assert_eq!(ev[1].exfil.as_ref().unwrap()["direction"], "download");
-    schema_check(&ev);
+    assert_schema(&ev);
 }
 
 #[test]
@@ -785,7 +764,7 @@ fn data_listing_has_no_fileinfo_and_keeps_its_command() {
                     "direction": "download", "gap_bytes": 8})
         )
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -1034,7 +1013,7 @@ fn replay_repo_passive_capture() {
     );
     assert_eq!(of_type(&ev, "ftp_data").len(), 2);
     assert_eq!(of_type(&ev, "ftp").len(), 9 + 9);
-    schema_check(&ev);
+    assert_schema(&ev);
 }
 
 #[test]
@@ -1059,7 +1038,7 @@ fn replay_repo_active_capture() {
     for d in of_type(&ev, "ftp_data") {
         assert_eq!(d.exfil.as_ref().unwrap()["bytes_toserver"], 51200);
     }
-    schema_check(&ev);
+    assert_schema(&ev);
 }
 
 /// The shared corpus, when it is beside the repository: the same counts suricata-verify
@@ -1083,7 +1062,7 @@ fn replay_corpus_captures() {
     assert_eq!(count(&ev, "fileinfo", None), 1);
     assert_eq!(files(&ev)[0].3, "upload");
     assert_eq!(count(&ev, "ftp", Some("USER")), 1);
-    schema_check(&ev);
+    assert_schema(&ev);
 
     let (ev, _) = replay(&dir.join("sv__ftp-download-active.pcap"));
     assert_eq!(count(&ev, "ftp_data", None), 3);
@@ -1121,7 +1100,7 @@ fn replay_corpus_captures() {
     let (ev, _) = replay(&dir.join("ndpi__ftp-start-tls.pcap"));
     assert_eq!(count(&ev, "ftp", Some("AUTH")), 1);
     assert_eq!(count(&ev, "ftp", None), 2);
-    schema_check(&ev);
+    assert_schema(&ev);
 }
 
 proptest! {

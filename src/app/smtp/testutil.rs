@@ -1,10 +1,6 @@
 //! Test harness shared by the SMTP and HTTP tests: replay recorded exchanges into a parser
 //! with any chunking, and check events against Suricata's EVE schema.
 
-use std::path::PathBuf;
-
-use serde_json::{json, Value};
-
 use crate::app::harness::Harness;
 use crate::app::{AppEvent, AppProto, Cx, Direction, Parser, Transport};
 
@@ -92,43 +88,4 @@ pub(crate) fn assert_split_invariant<P: Parser + Default>(segs: &[(Direction, &[
     }
 }
 
-/// The event as the output thread would write it, minus `exfil`.
-fn eve(e: &AppEvent) -> Value {
-    let mut v = json!({
-        "timestamp": "2023-11-14T22:13:20.000000+0000",
-        "flow_id": 1,
-        "event_type": e.event_type,
-        "src_ip": "10.0.0.1",
-        "src_port": 40000,
-        "dest_ip": "10.0.0.2",
-        "dest_port": 25,
-        "proto": "TCP",
-    });
-    let o = v.as_object_mut().expect("object literal");
-    for (k, x) in &e.fields {
-        o.insert(k.clone(), x.clone());
-    }
-    v
-}
-
-/// Validates against Suricata's schema when the shared directory is present.
-pub(crate) fn assert_schema(events: &[AppEvent]) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let Some(path) = ["../shared", "../../shared"]
-        .iter()
-        .map(|p| root.join(p).join("eve-schema/suricata-eve-schema.json"))
-        .find(|p| p.exists())
-    else {
-        eprintln!("SKIP: Suricata EVE schema not found beside the repository");
-        return;
-    };
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("read schema")).expect("json");
-    let validator = jsonschema::validator_for(&schema).expect("compile schema");
-    for e in events {
-        let v = eve(e);
-        if let Err(err) = validator.validate(&v) {
-            panic!("event fails Suricata's schema: {err}\n{v}");
-        }
-    }
-}
+pub(crate) use crate::app::schema_check::assert_schema;

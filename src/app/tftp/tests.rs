@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::*;
 use crate::app::harness::Harness;
+use crate::app::schema_check::assert_schema;
 use crate::decode::{addr_from_v4, Addr};
 use Direction::{ToClient as C, ToServer as S};
 
@@ -70,27 +71,6 @@ fn ack(block: u16) -> Vec<u8> {
     let mut d = vec![0, 4];
     d.extend_from_slice(&block.to_be_bytes());
     d
-}
-
-/// Events with `exfil` left out must validate against Suricata's EVE schema.
-fn schema_check(events: &[AppEvent]) {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eve-schema/suricata-eve-schema.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("SKIP schema check: {} absent", path.display());
-        return;
-    };
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    for e in events {
-        let mut o = e.fields.clone();
-        o.insert("timestamp".into(), "2024-01-01T00:00:00.000000+0000".into());
-        o.insert("event_type".into(), e.event_type.into());
-        let v = Value::Object(o);
-        if let Err(err) = validator.validate(&v) {
-            panic!("not Suricata's schema: {err}\n{v}");
-        }
-    }
 }
 
 #[test]
@@ -163,7 +143,7 @@ fn read_request_event_and_expectation() {
             upload: Some(false),
         }]
     );
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -234,7 +214,7 @@ fn download_transfer_summary_and_fileinfo() {
         json!({"filename": "rfc1350.txt", "size": 24599, "state": "CLOSED", "stored": false, "gaps": false, "tx_id": 0})
     );
     assert_eq!(f.exfil.as_ref().unwrap()["direction"], "download");
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -306,7 +286,7 @@ fn error_reply_is_reported_without_fileinfo() {
         (&json!("File not found"), &json!(1))
     );
     assert_eq!(x["blocks"], 0);
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -358,7 +338,7 @@ fn unknown_direction_is_inferred_and_junk_counted() {
         (&json!("download"), &json!(3))
     );
     assert!(w.events[1].fields["fileinfo"].get("filename").is_none());
-    schema_check(&w.events);
+    assert_schema(&w.events);
 }
 
 #[test]
@@ -470,7 +450,7 @@ fn replay_corpus_rrq() {
         (&x["blocks"], &x["acks"], &x["parent_flow_id"]),
         (&json!(49), &json!(49), &json!(1))
     );
-    schema_check(&events);
+    assert_schema(&events);
 }
 
 proptest! {

@@ -7,10 +7,10 @@
 
 use super::*;
 use crate::app::harness::{Driver, Harness};
+use crate::app::schema_check::assert_schema;
 use crate::app::AppEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 use Direction::{ToClient, ToServer};
 
 const TLS13: (&[u8], &[u8]) = (
@@ -47,33 +47,6 @@ fn harness() -> Driver<TlsParser> {
     d.refinish = true;
     d.check = assert_schema;
     d
-}
-
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    V.get_or_init(|| {
-        let dir = env!("CARGO_MANIFEST_DIR");
-        ["/../shared", "/../../shared"].iter().find_map(|up| {
-            let path = format!("{dir}{up}/eve-schema/suricata-eve-schema.json");
-            let text = std::fs::read_to_string(path).ok()?;
-            jsonschema::validator_for(&serde_json::from_str(&text).ok()?).ok()
-        })
-    })
-    .as_ref()
-}
-
-/// Every event, as written minus `exfil`, passes Suricata's schema (when it is available).
-fn assert_schema(events: &[AppEvent]) {
-    let Some(v) = validator() else { return };
-    for e in events {
-        let mut o = e.fields.clone();
-        o.insert("event_type".into(), e.event_type.into());
-        o.insert("timestamp".into(), "2024-01-01T00:00:00.000000+0000".into());
-        let doc = Value::Object(o);
-        if let Err(err) = v.validate(&doc) {
-            panic!("schema: {err}\n{doc}");
-        }
-    }
 }
 
 /// Client stream, then server stream, then finish: the single `tls` event.
