@@ -344,13 +344,7 @@ impl Flow {
                         times: [11, 19, 27, 35].map(|o| u64_at(w, o).unwrap_or(0)),
                         size: u64_at(w, 55).unwrap_or(0),
                     };
-                    Flow::opened_fields(&mut ev, &opened);
-                    let name = match &p.req {
-                        Req::Create { name, .. } => name.clone(),
-                        _ => String::new(),
-                    };
-                    let tree = self.tree(session_id, tree_id).cloned();
-                    self.open_file(key, p.id, &name, tree.as_ref(), cx);
+                    self.created(&mut ev, &opened, &p, session_id, tree_id, cx);
                 }
             }
             CLOSE => {

@@ -317,13 +317,7 @@ impl Flow {
                         times: [8, 16, 24, 32].map(|o| u64_at(b, o).unwrap_or(0)),
                         size: u64_at(b, 48).unwrap_or(0),
                     };
-                    Flow::opened_fields(&mut ev, &opened);
-                    let name = match &p.req {
-                        Req::Create { name, .. } => name.clone(),
-                        _ => String::new(),
-                    };
-                    let tree = self.tree(session_id, tree_id).cloned();
-                    self.open_file(key, p.id, &name, tree.as_ref(), cx);
+                    self.created(&mut ev, &opened, &p, session_id, tree_id, cx);
                 }
             }
             CLOSE => {

@@ -492,6 +492,26 @@ impl Flow {
         }
     }
 
+    /// A successful CREATE / NT_CREATE_ANDX: log what it returned and start tracking the
+    /// handle under the name the request asked for.
+    pub fn created(
+        &mut self,
+        ev: &mut Map<String, Value>,
+        opened: &Opened,
+        p: &Pending,
+        session_id: u64,
+        tree_id: u32,
+        cx: &mut Cx<'_>,
+    ) {
+        Flow::opened_fields(ev, opened);
+        let name = match &p.req {
+            Req::Create { name, .. } => name.clone(),
+            _ => String::new(),
+        };
+        let tree = self.tree(session_id, tree_id).cloned();
+        self.open_file(opened.key, p.id, &name, tree.as_ref(), cx);
+    }
+
     /// CREATE result fields (Suricata's names), and the share of the tree.
     pub fn opened_fields(m: &mut Map<String, Value>, o: &Opened) {
         let [created, accessed, modified, changed] = o.times.map(super::names::filetime_to_unix);
