@@ -268,3 +268,20 @@ fn random_bytes_are_not_guessed_from_the_port() {
         assert_eq!(f["app_proto"], "failed", "{f}");
     }
 }
+
+#[test]
+fn upgrades_keep_the_original_protocol() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus/public/pcaps");
+    // HTTP CONNECT, then SMTP inside the tunnel; SMTP STARTTLS, then TLS.
+    for (file, port, app, orig) in [
+        ("zeek__http_connect-with-smtp.pcap", 8240, "smtp", "http"),
+        ("zeek__tls_smtp-starttls.pcap", 25, "tls", "smtp"),
+    ] {
+        let (ev, _) = run(&corpus.join(file), &[]);
+        let f = flows_to(&ev, port);
+        assert!(!f.is_empty(), "{file}");
+        assert_eq!(f[0]["app_proto"], app, "{file}: {}", f[0]);
+        assert_eq!(f[0]["app_proto_orig"], orig, "{file}: {}", f[0]);
+    }
+}

@@ -469,15 +469,14 @@ impl ProtoState {
         };
         self.app = app;
         let mut parser = (entry.new_parser)();
-        if let Some(det) = self.detection.take() {
-            let mut chunks: Vec<(Direction, Vec<u8>)> = Vec::new();
-            det.replay(|d, b| chunks.push((d, b.to_vec())));
-            for (d, b) in chunks {
-                self.run(sh, meta, ts, |p, cx| p.parse(d, &b, cx), &mut parser);
+        if let Some(mut det) = self.detection.take() {
+            det.replay(|d, b| self.run(sh, meta, ts, |p, cx| p.parse(d, b, cx), &mut parser));
+            // Keep probing the other direction, unless a CONNECT in the replayed bytes
+            // restarted detection for the tunnel.
+            if self.detection.is_none() {
+                det.release();
+                self.detection = Some(det);
             }
-            let mut det = det;
-            det.release();
-            self.detection = Some(det);
         }
         self.restore(parser);
     }
