@@ -1,12 +1,13 @@
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::events::last_segment;
 use super::{probe, HttpParser};
 use crate::app::smtp::testutil::{
-    assert_schema, assert_split_invariant, run, run_with_gaps, segments, whole, with_cx, Out,
+    assert_split_invariant, exfil, of_type, run, run_checked, run_with_gaps, segments, whole,
+    with_cx, Out,
 };
-use crate::app::{AppEvent, AppProto, Direction, Parser, Probe, Transport};
+use crate::app::{AppProto, Direction, Parser, Probe, Transport};
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
@@ -29,17 +30,7 @@ const PUTTY_UPLOAD: &[u8] = include_bytes!("testdata/putty-upload.seg");
 const POST_FILE: &[u8] = include_bytes!("testdata/post-file.seg");
 
 fn http(segs: &[(Direction, &[u8])]) -> Out {
-    let out = run::<HttpParser>(segs, whole);
-    assert_schema(&out.events);
-    out
-}
-
-fn of_type<'a>(out: &'a Out, t: &str) -> Vec<&'a AppEvent> {
-    out.events.iter().filter(|e| e.event_type == t).collect()
-}
-
-fn exfil(e: &AppEvent) -> &Value {
-    e.exfil.as_ref().expect("exfil")
+    run_checked::<HttpParser>(segs)
 }
 
 #[test]

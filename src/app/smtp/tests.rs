@@ -1,12 +1,13 @@
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::mime::{param, Mime};
 use super::testutil::{
-    assert_schema, assert_split_invariant, run, run_with_gaps, segments, whole, with_cx, Out,
+    assert_split_invariant, exfil, of_type, run, run_checked, run_with_gaps, segments, whole,
+    with_cx, Out,
 };
 use super::{probe, SmtpParser};
-use crate::app::{AppEvent, AppProto, Direction, Parser, Probe, Transport};
+use crate::app::{AppProto, Direction, Parser, Probe, Transport};
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
@@ -21,17 +22,7 @@ const ATTACHMENT: &[u8] = include_bytes!("testdata/attachment-md5.seg");
 const STARTTLS: &[u8] = include_bytes!("testdata/starttls.seg");
 
 fn smtp(segs: &[(Direction, &[u8])]) -> Out {
-    let out = run::<SmtpParser>(segs, whole);
-    assert_schema(&out.events);
-    out
-}
-
-fn of_type<'a>(out: &'a Out, t: &str) -> Vec<&'a AppEvent> {
-    out.events.iter().filter(|e| e.event_type == t).collect()
-}
-
-fn exfil(e: &AppEvent) -> &Value {
-    e.exfil.as_ref().expect("exfil")
+    run_checked::<SmtpParser>(segs)
 }
 
 #[test]

@@ -75,6 +75,21 @@ pub(crate) fn whole(_: usize, _: &[u8]) -> Vec<usize> {
     Vec::new()
 }
 
+/// Replay whole segments and check every event against Suricata's schema.
+pub(crate) fn run_checked<P: Parser + Default>(segs: &[(Direction, &[u8])]) -> Out {
+    let out = run::<P>(segs, whole);
+    assert_schema(&out.events);
+    out
+}
+
+pub(crate) fn of_type<'a>(out: &'a Out, t: &str) -> Vec<&'a AppEvent> {
+    out.events.iter().filter(|e| e.event_type == t).collect()
+}
+
+pub(crate) fn exfil(e: &AppEvent) -> &serde_json::Value {
+    e.exfil.as_ref().expect("exfil")
+}
+
 /// Every single split point, and byte-by-byte feeding, give the events of whole segments.
 pub(crate) fn assert_split_invariant<P: Parser + Default>(segs: &[(Direction, &[u8])]) {
     let base = run::<P>(segs, whole);
