@@ -341,10 +341,8 @@ impl HttpParser {
         }
     }
 
-    fn request_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
-        let Some((method, target, version)) = request_line(line) else {
-            return;
-        };
+    /// Queue a new transaction under the next id; at the cap the oldest is logged as it is.
+    fn open_tx(&mut self, tx: Tx, cx: &mut Cx<'_>) -> u64 {
         if self.txs.len() >= MAX_TXS {
             if let Some(old) = self.txs.pop_front() {
                 super::events::transaction(old, cx);
@@ -352,14 +350,26 @@ impl HttpParser {
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.txs.push_back(Tx {
-            id,
-            method: Some(text(method)),
-            url: Some(String::from_utf8_lossy(&target[..target.len().min(MAX_URL)]).into_owned()),
-            url_len: target.len(),
-            protocol: Some(text(version)),
-            ..Tx::default()
-        });
+        self.txs.push_back(Tx { id, ..tx });
+        id
+    }
+
+    fn request_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
+        let Some((method, target, version)) = request_line(line) else {
+            return;
+        };
+        let id = self.open_tx(
+            Tx {
+                method: Some(text(method)),
+                url: Some(
+                    String::from_utf8_lossy(&target[..target.len().min(MAX_URL)]).into_owned(),
+                ),
+                url_len: target.len(),
+                protocol: Some(text(version)),
+                ..Tx::default()
+            },
+            cx,
+        );
         self.req.tx = id;
         self.req.phase = Phase::Headers;
         self.req.header_bytes = line.len();
@@ -385,19 +395,13 @@ impl HttpParser {
             Some(t) => t.id,
             None => {
                 // A response without a request we saw (capture started late).
-                if self.txs.len() >= MAX_TXS {
-                    if let Some(old) = self.txs.pop_front() {
-                        super::events::transaction(old, cx);
-                    }
-                }
-                let id = self.next_id;
-                self.next_id += 1;
-                self.txs.push_back(Tx {
-                    id,
-                    req_done: true,
-                    ..Tx::default()
-                });
-                id
+                self.open_tx(
+                    Tx {
+                        req_done: true,
+                        ..Tx::default()
+                    },
+                    cx,
+                )
             }
         };
         self.resp.tx = id;
