@@ -3,7 +3,7 @@
 //!
 //! The pipeline reads top to bottom:
 //! [`capture`] → [`decode`] → [`pipeline`] (sharding onto workers) → [`flow`] →
-//! [`stream`] → [`app`] → [`output`]. [`config`] and [`cli`] set it up; [`stats`] counts everything that
+//! [`stream`] → [`app`] → [`detect`] (joined with [`endpoint`] telemetry) → [`output`]. [`config`] and [`cli`] set it up; [`stats`] counts everything that
 //! happens, drops included.
 
 pub mod app;
@@ -11,6 +11,8 @@ pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod detect;
+pub mod endpoint;
 pub mod flow;
 pub mod ident;
 pub mod netaddr;

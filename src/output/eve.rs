@@ -3,10 +3,12 @@
 //! that validates against Suricata's schema unchanged.
 
 use super::timefmt::ts;
-use crate::app::session::{AppSummary, FlowMeta};
+use super::EndedFlow;
+use crate::app::session::FlowMeta;
 use crate::app::{AppEvent, AppProto};
 use crate::decode::{addr_to_ip, Addr};
-use crate::flow::{EndReason, Flow};
+use crate::detect::Alert;
+use crate::endpoint::Process;
 use crate::ident::community_id;
 use crate::netaddr::CidrSet;
 use serde::Serialize;
@@ -80,7 +82,7 @@ struct FlowEvent<'a> {
     tcp: Option<TcpSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tunnel: Option<TunnelSection>,
-    exfil: ExfilFlow,
+    exfil: ExfilFlow<'a>,
 }
 
 #[derive(Serialize)]
@@ -139,10 +141,12 @@ struct TunnelSection {
 
 /// Our additions to the flow record.
 #[derive(Serialize)]
-struct ExfilFlow {
+struct ExfilFlow<'a> {
     flow: ExfilFlowDetail,
     #[serde(skip_serializing_if = "Option::is_none")]
     app: Option<ExfilApp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<&'a Process>,
 }
 
 #[derive(Serialize)]
@@ -178,13 +182,8 @@ pub fn direction(home: &CidrSet, client: &Addr, server: &Addr) -> &'static str {
 }
 
 /// Serialise the flow event for an ended flow into `buf` (cleared first).
-pub fn flow_event(
-    buf: &mut Vec<u8>,
-    f: &Flow,
-    reason: EndReason,
-    app: Option<&AppSummary>,
-    ctx: &FlowContext<'_>,
-) {
+pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
+    let (f, reason, app) = (&e.flow, e.reason, e.app.as_ref());
     let (caddr, cport) = f.client();
     let (saddr, sport) = f.server();
     let proto = f.key.proto;
@@ -252,7 +251,7 @@ pub fn flow_event(
             age: f.age_secs(),
             state: f.state.name(),
             reason: reason.suricata(),
-            alerted: false,
+            alerted: e.alerted,
         },
         tcp,
         tunnel: f.tunnel.as_deref().map(|t| {
@@ -280,6 +279,7 @@ pub fn flow_event(
                     mismatch: a.mismatch.map(|m| m.name()),
                     parent_flow_id: a.parent_flow_id,
                 }),
+            process: e.process.as_deref(),
         },
     };
     buf.clear();
@@ -339,4 +339,143 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContex
         buf.push(b'}');
     }
     buf.push(b'}');
+}
+
+#[derive(Serialize)]
+struct AlertEvent<'a> {
+    timestamp: String,
+    flow_id: u64,
+    event_type: &'static str,
+    src_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    dest_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_port: Option<u16>,
+    proto: String,
+    community_id: String,
+    direction: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto: Option<&'static str>,
+    alert: AlertSection,
+    flow: AlertFlow,
+    exfil: ExfilAlert<'a>,
+}
+
+#[derive(Serialize)]
+struct AlertSection {
+    action: &'static str,
+    gid: u32,
+    signature_id: u32,
+    rev: u32,
+    signature: &'static str,
+    category: &'static str,
+    severity: u8,
+    metadata: AlertMetadata,
+}
+
+#[derive(Serialize)]
+struct AlertMetadata {
+    mitre_analytic: [&'static str; 1],
+}
+
+#[derive(Serialize)]
+struct AlertFlow {
+    pkts_toserver: u64,
+    pkts_toclient: u64,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    start: String,
+}
+
+#[derive(Serialize)]
+struct ExfilAlert<'a> {
+    alert: &'a AlertExplanation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<&'a Process>,
+}
+
+/// The explanation: analytic, plain-words reason, measured values, thresholds crossed.
+#[derive(Serialize)]
+struct AlertExplanation<'a> {
+    analytic: &'static str,
+    reason: &'a str,
+    measured: &'a serde_json::Map<String, serde_json::Value>,
+    thresholds: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    related_flows: &'a [u64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregation: Option<AggregationSection<'a>>,
+}
+
+#[derive(Serialize)]
+struct AggregationSection<'a> {
+    count: u64,
+    first: String,
+    last: String,
+    flow_ids: &'a [u64],
+}
+
+/// Serialise an alert into `buf` (cleared first), in Suricata's `alert` shape.
+pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
+    let f = &a.flow;
+    let proto = f.proto;
+    let explanation = AlertExplanation {
+        analytic: a.rule.analytic,
+        reason: &a.reason,
+        measured: &a.measured,
+        thresholds: &a.thresholds,
+        related_flows: &a.related_flows,
+        aggregation: a.aggregation.as_ref().map(|g| AggregationSection {
+            count: g.count,
+            first: ts(g.first_us),
+            last: ts(g.last_us),
+            flow_ids: &g.flow_ids,
+        }),
+    };
+    let ev = AlertEvent {
+        timestamp: ts(a.ts_us),
+        flow_id: f.flow_id,
+        event_type: "alert",
+        src_ip: addr_to_ip(&f.client.0),
+        src_port: has_ports(proto).then_some(f.client.1),
+        dest_ip: addr_to_ip(&f.server.0),
+        dest_port: has_ports(proto).then_some(f.server.1),
+        proto: proto_name(proto),
+        community_id: community_id(
+            ctx.community_id_seed,
+            proto,
+            &f.client.0,
+            &f.server.0,
+            f.client.1,
+            f.server.1,
+        ),
+        direction: "to_server",
+        app_proto: f.app.app.is_named().then(|| f.app.app.name()),
+        alert: AlertSection {
+            action: "allowed",
+            gid: 1,
+            signature_id: a.rule.sid,
+            rev: a.rule.rev,
+            signature: a.rule.signature,
+            category: a.rule.category,
+            severity: a.severity,
+            metadata: AlertMetadata {
+                mitre_analytic: [a.rule.analytic],
+            },
+        },
+        flow: AlertFlow {
+            pkts_toserver: f.pkts[0],
+            pkts_toclient: f.pkts[1],
+            bytes_toserver: f.bytes[0],
+            bytes_toclient: f.bytes[1],
+            start: ts(f.first_us),
+        },
+        exfil: ExfilAlert {
+            alert: &explanation,
+            process: f.process.as_deref(),
+        },
+    };
+    buf.clear();
+    let _ = serde_json::to_writer(&mut *buf, &ev);
 }

@@ -7,6 +7,8 @@ pub mod writer;
 
 use crate::app::session::{AppSummary, FlowMeta};
 use crate::app::AppEvent;
+use crate::detect::{Alert, FlowRecord};
+use crate::endpoint::Process;
 use crate::flow::{EndReason, Flow};
 use crate::netaddr::CidrSet;
 use crate::stats::{lock, StatsHub};
@@ -19,9 +21,24 @@ use writer::EveWriter;
 /// Something to log.
 #[derive(Debug)]
 pub enum OutEvent {
-    FlowEnd(Flow, EndReason, Option<AppSummary>),
+    FlowEnd(EndedFlow),
+    /// A running flow's counters so far, for the detectors only (not logged).
+    Interim(Box<FlowRecord>),
     /// An application-layer event of a flow.
     App(FlowMeta, AppEvent),
+    Alert(Box<Alert>),
+}
+
+/// A flow that ended, with what the later stages learnt about it.
+#[derive(Debug)]
+pub struct EndedFlow {
+    pub flow: Flow,
+    pub reason: EndReason,
+    pub app: Option<AppSummary>,
+    /// The process that opened it, when endpoint telemetry names one.
+    pub process: Option<Arc<Process>>,
+    /// An alert was raised on this flow.
+    pub alerted: bool,
 }
 
 /// What a worker sends the output thread: the events of one batch, in order.
@@ -67,10 +84,11 @@ impl OutputThread {
                 Ok(OutMsg(events)) => {
                     for e in events {
                         match e {
-                            OutEvent::FlowEnd(flow, reason, app) => {
-                                eve::flow_event(&mut buf, &flow, reason, app.as_ref(), &ctx)
-                            }
+                            OutEvent::FlowEnd(e) => eve::flow_event(&mut buf, &e, &ctx),
                             OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, ev, &ctx),
+                            OutEvent::Alert(a) => eve::alert_event(&mut buf, &a, &ctx),
+                            // The detection stage consumes these.
+                            OutEvent::Interim(_) => continue,
                         }
                         self.write(&buf, &mut first_error);
                     }

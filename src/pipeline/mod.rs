@@ -8,6 +8,7 @@ use crate::app::session::AppLayer;
 use crate::capture::{files, live};
 use crate::config::Config;
 use crate::decode::Defragmenter;
+use crate::detect::DetectStage;
 use crate::flow::table::{FlowTable, TableConfig};
 use crate::flow::{EndReason, Flow};
 use crate::output::writer::EveWriter;
@@ -85,6 +86,10 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
         reopen: ctl.reopen.clone(),
     };
     let out_handle = spawn("output", move || output.run(out_rx))?;
+    // Workers feed the detection stage, which feeds the output.
+    let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(256);
+    let detect = DetectStage::default();
+    let det_handle = spawn("detect", move || detect.run(det_rx, out_tx))?;
 
     let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded();
     let table_cfg = TableConfig {
@@ -113,12 +118,12 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             Defragmenter::new(cfg.defrag()),
             app,
             stats.clone(),
-            out_tx.clone(),
+            det_tx.clone(),
             recycle_tx.clone(),
         );
         handles.push(spawn(&format!("worker-{id}"), move || w.run(rx))?);
     }
-    drop(out_tx);
+    drop(det_tx);
     drop(recycle_tx);
 
     let mode = match source {
@@ -163,8 +168,11 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             eprintln!("exfil-sensor: a worker thread panicked; its flows are lost (see stats)");
         }
     }
-    // The workers held the last senders: the output thread now drains, writes the final
-    // stats event and exits.
+    // The workers held the last senders: the detection stage drains and ends, then the
+    // output thread writes the final stats event and exits.
+    if det_handle.join().is_err() {
+        eprintln!("exfil-sensor: the detection thread panicked; alerts may be missing");
+    }
     if out_handle.join().is_err() {
         eprintln!("exfil-sensor: the output thread panicked; events may be missing");
     }

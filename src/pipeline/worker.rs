@@ -6,7 +6,7 @@ use crate::app::session::AppLayer;
 use crate::decode::{decode_transport, Decoded, Defragmenter};
 use crate::flow::table::FlowTable;
 use crate::flow::FlowState;
-use crate::output::{OutEvent, OutMsg};
+use crate::output::{EndedFlow, OutEvent, OutMsg};
 use crate::stats::{lock, StatsHub, WorkerCounters};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -132,7 +132,13 @@ impl Worker {
                 out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
                 s
             });
-            out.push(OutEvent::FlowEnd(flow, reason, summary));
+            out.push(OutEvent::FlowEnd(EndedFlow {
+                flow,
+                reason,
+                app: summary,
+                process: None,
+                alerted: false,
+            }));
         }
         if let Some(app) = self.app.as_mut() {
             out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
