@@ -26,7 +26,7 @@ event, then exit 0. SIGHUP reopens the output file (log rotation).";
 )]
 pub struct Args {
     /// Replay a pcap/pcapng file, or every file of a directory (sorted by name). Repeatable.
-    #[arg(short = 'r', long = "read", value_name = "PATH")]
+    #[arg(short = 'r', long = "read", global = true, value_name = "PATH")]
     pub read: Vec<PathBuf>,
 
     /// Capture live from this interface (libpcap), e.g. `-i eth1`.
@@ -39,19 +39,19 @@ pub struct Args {
     pub interface: Option<String>,
 
     /// Write EVE JSON lines to this file instead of stdout (`-` = stdout), e.g. `-o eve.json`.
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    #[arg(short = 'o', long = "output", global = true, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
     /// TOML configuration file; see README "Configuration", e.g. `-c sensor.toml`.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Worker threads (default: one per CPU), e.g. `--workers 4`.
-    #[arg(short = 'w', long = "workers", value_name = "N")]
+    #[arg(short = 'w', long = "workers", global = true, value_name = "N")]
     pub workers: Option<usize>,
 
     /// Internal networks, comma-separated (default RFC 1918 + fc00::/7), e.g. `--home-net 10.0.0.0/8,2001:db8::/32`.
-    #[arg(long = "home-net", value_name = "CIDR,...")]
+    #[arg(long = "home-net", global = true, value_name = "CIDR,...")]
     pub home_net: Option<String>,
 
     /// BPF filter for live capture and replay, e.g. `--bpf 'tcp or udp'`.
@@ -75,12 +75,26 @@ pub struct Args {
     pub stats_interval: Option<u64>,
 
     /// Set any config key, e.g. `--set flow.max_flows=200000` or `--set output.community_id_seed=1`. Repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 
     /// Validate the configuration (file and options) and exit: 0 if valid, 1 with the reason if not.
     #[arg(long = "check-config")]
     pub check_config: bool,
+
+    /// Baseline state file (detect.baseline.state_file): loaded at start, saved periodically and at exit.
+    #[arg(long = "baseline-state", value_name = "FILE", global = true)]
+    pub baseline_state: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Learn baselines from traffic (e.g. a week of pcaps) without alerting, and write the
+    /// state file given by --baseline-state. EVE output is only written with -o.
+    Baseline,
 }
 
 /// Parse `VALUE` as a TOML value, falling back to a plain string (so `--set x=eth0` works).
@@ -164,6 +178,19 @@ impl Args {
         if let Some(n) = self.stats_interval {
             s("output.stats_interval_secs", toml::Value::Integer(n as i64));
         }
+        if let Some(p) = &self.baseline_state {
+            s(
+                "detect.baseline.state_file",
+                toml::Value::String(p.to_string_lossy().into_owned()),
+            );
+        }
+        if matches!(self.command, Some(Command::Baseline)) {
+            s("detect.learn_only", toml::Value::Boolean(true));
+            s("detect.enabled", toml::Value::Boolean(true));
+            if self.output.is_none() {
+                s("output.eve_path", toml::Value::String("/dev/null".into()));
+            }
+        }
         for kv in &self.set {
             let (k, v) = kv
                 .split_once('=')
@@ -177,6 +204,9 @@ impl Args {
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())?;
         cfg.validate()?;
+        if cfg.detect.learn_only && cfg.detect.baseline.state_file.is_none() {
+            return Err("baseline: give the state file to write with --baseline-state FILE".into());
+        }
         // A file list from the config file alone is fine; with neither source there is nothing to do.
         if cfg.capture.interface.is_none() && cfg.capture.files.is_empty() && !self.check_config {
             return Err("nothing to read: give -r FILE|DIR or -i IFACE (see --help)".into());

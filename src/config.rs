@@ -2,6 +2,7 @@
 //! Command-line options override the file (see `cli`).
 
 use crate::decode::DefragConfig;
+use crate::detect::config::DetectConfig;
 use crate::flow::Timeouts;
 use crate::netaddr::CidrSet;
 use serde::Deserialize;
@@ -16,6 +17,7 @@ pub struct Config {
     pub flow: FlowConfig,
     pub defrag: DefragSection,
     pub app: AppConfig,
+    pub detect: DetectConfig,
     pub output: OutputConfig,
 }
 
@@ -80,6 +82,11 @@ pub struct RuntimeConfig {
 pub struct NetworkConfig {
     /// Internal networks; default RFC 1918 + IPv6 ULA.
     pub home_net: Vec<String>,
+    /// Networks that count as external; default: everything outside home_net.
+    pub external_net: Vec<String>,
+    /// Named server groups (CIDR lists), e.g. `mail_relays`, `file_servers`,
+    /// `backup_targets`; allowlists refer to them as `@name`.
+    pub groups: std::collections::HashMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -185,6 +192,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.home_net()?;
         self.ports()?;
+        self.policy()?;
         if self.runtime.batch_packets == 0 {
             return Err("runtime.batch_packets must be at least 1".into());
         }
@@ -204,6 +212,16 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The detection policy: networks, groups, business hours, allowlists.
+    pub fn policy(&self) -> Result<crate::detect::policy::Policy, String> {
+        crate::detect::policy::Policy::new(
+            &self.detect,
+            self.home_net()?,
+            &self.network.external_net,
+            &self.network.groups,
+        )
     }
 
     pub fn ports(&self) -> Result<crate::app::ports::PortRegistry, String> {

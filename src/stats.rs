@@ -4,6 +4,7 @@
 
 use crate::app::session::AppCounters;
 use crate::decode::{layer, DecodeError, DefragStats};
+use crate::detect::engine::DetectCounters;
 use crate::flow::FlowTableStats;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -144,6 +145,7 @@ pub struct StatsHub {
     pub started: Instant,
     pub capture: Mutex<CaptureCounters>,
     pub workers: Vec<Mutex<WorkerCounters>>,
+    pub detect: Mutex<DetectCounters>,
     pub output: Mutex<OutputCounters>,
 }
 
@@ -153,6 +155,7 @@ pub struct Snapshot {
     pub uptime_secs: u64,
     pub capture: CaptureCounters,
     pub worker: WorkerCounters,
+    pub detect: DetectCounters,
     pub output: OutputCounters,
 }
 
@@ -164,6 +167,7 @@ impl StatsHub {
             workers: (0..workers)
                 .map(|_| Mutex::new(WorkerCounters::default()))
                 .collect(),
+            detect: Mutex::new(DetectCounters::default()),
             output: Mutex::new(OutputCounters::default()),
         }
     }
@@ -187,6 +191,7 @@ impl StatsHub {
             uptime_secs: self.started.elapsed().as_secs(),
             capture: lock(&self.capture).clone(),
             worker: w,
+            detect: lock(&self.detect).clone(),
             output: lock(&self.output).clone(),
         }
     }

@@ -3,6 +3,7 @@
 //! identity, and feeds a parser bytes, gaps and the end of the flow; [`Driver`] pairs it
 //! with one parser; [`interleave`] cuts both directions into chunks fed alternately.
 
+use super::features::FlowFeatures;
 use super::Transport;
 use super::{AppEvent, AppProto, Cx, Direction, Expectation, Parser, Probe, TransferLog};
 use crate::decode::Addr;
@@ -21,6 +22,7 @@ pub struct Harness {
     pub expect: Vec<Expectation>,
     pub upgrade: Option<AppProto>,
     pub transfers: TransferLog,
+    pub features: FlowFeatures,
 }
 
 impl Harness {
@@ -37,6 +39,7 @@ impl Harness {
             expect: Vec::new(),
             upgrade: None,
             transfers: TransferLog::default(),
+            features: FlowFeatures::default(),
         }
     }
 
@@ -68,6 +71,7 @@ impl Harness {
             upgrade: &mut self.upgrade,
             transfers: &mut self.transfers,
             expected: self.expected.as_ref(),
+            features: &mut self.features,
         }
     }
 

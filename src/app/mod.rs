@@ -7,6 +7,7 @@
 
 pub mod detect;
 pub mod event;
+pub mod features;
 /// Drives a parser outside the pipeline (own `Cx`, chunked feeding of both directions),
 /// for tests and fuzz targets.
 pub mod harness;
@@ -154,6 +155,8 @@ pub struct Cx<'a> {
     pub transfers: &'a mut TransferLog,
     /// For flows opened from an [`Expectation`]: it.
     pub expected: Option<&'a Expectation>,
+    /// What the detectors should know of this flow (kept across protocol upgrades).
+    pub features: &'a mut features::FlowFeatures,
 }
 
 /// Latest transfer command per control flow, bounded (oldest control flows forgotten first).

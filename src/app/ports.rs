@@ -120,7 +120,7 @@ impl PortRegistry {
     }
 
     /// Whether `port` is a registered port of `app` on `transport`.
-    fn is_standard(&self, transport: u8, port: u16, app: AppProto) -> bool {
+    pub fn is_standard(&self, transport: u8, port: u16, app: AppProto) -> bool {
         self.expected(transport, port).contains(&app)
     }
 

@@ -5,6 +5,7 @@
 //! byte, so flows that never carry data (scans, SYN floods) cost nothing here.
 
 use super::detect::{self, Detection};
+use super::features::FlowFeatures;
 use super::ports::{Mismatch, PortRegistry};
 use super::{AppEvent, AppProto, Cx, Direction, Expectation, Parser, TransferLog, Transport};
 use crate::decode::{Addr, Decoded};
@@ -43,6 +44,7 @@ struct ProtoState {
     orig: Option<AppProto>,
     parser: Option<Box<dyn Parser>>,
     expected: Option<Expectation>,
+    features: FlowFeatures,
 }
 
 /// What the flow event reports about the application layer.
@@ -57,6 +59,7 @@ pub struct AppSummary {
     pub expected: Option<AppProto>,
     /// For data channels: the control flow that announced them.
     pub parent_flow_id: Option<u64>,
+    pub features: FlowFeatures,
 }
 
 /// Flow identity stamped on app-layer events.
@@ -324,31 +327,53 @@ impl AppLayer {
             det.close(carried);
             p.verdict = det.verdict;
         }
-        let [ts, tc] = p.verdict;
-        let app = if p.expected.is_some() || p.orig.is_some() {
-            p.app
+        let features = std::mem::take(&mut p.features);
+        let summary = p.summary(&shared.ports, flow, features);
+        let t = u8::from(p.transport == Transport::Udp);
+        shared.counters.flows[usize::from(t)][proto_index(summary.app)] += 1;
+        summary
+    }
+
+    /// The verdict so far of a running flow, for interim checks (nothing is flushed).
+    pub fn peek(&self, flow: &Flow) -> Option<AppSummary> {
+        let st = flow.app.as_deref()?;
+        if let Some(done) = &st.done {
+            return Some(done.clone());
+        }
+        Some(
+            st.proto
+                .summary(&self.shared.ports, flow, st.proto.features.clone()),
+        )
+    }
+}
+
+impl ProtoState {
+    /// What the flow event says about the app layer, from the verdicts so far.
+    fn summary(&self, ports: &PortRegistry, flow: &Flow, features: FlowFeatures) -> AppSummary {
+        let [ts, tc] = self.detection.as_ref().map_or(self.verdict, |d| d.verdict);
+        let app = if self.expected.is_some() || self.orig.is_some() {
+            self.app
         } else {
             detect::combine(ts, tc)
         };
-        let judged = p.orig.unwrap_or(app);
-        let t = u8::from(p.transport == Transport::Udp);
-        shared.counters.flows[usize::from(t)][proto_index(app)] += 1;
-        let mismatch = shared.ports.judge(
+        let judged = self.orig.unwrap_or(app);
+        let mismatch = ports.judge(
             flow.key.proto,
             flow.server().1,
             judged,
             ts,
             tc,
-            p.expected.is_some(),
+            self.expected.is_some(),
         );
         AppSummary {
             app,
             ts,
             tc,
-            orig: p.orig,
+            orig: self.orig,
             mismatch: mismatch.map(|m| m.0),
             expected: mismatch.and_then(|m| m.1),
-            parent_flow_id: p.expected.as_ref().map(|e| e.parent_flow_id),
+            parent_flow_id: self.expected.as_ref().map(|e| e.parent_flow_id),
+            features,
         }
     }
 }
@@ -376,6 +401,7 @@ impl AppState {
                 orig: None,
                 parser: None,
                 expected: None,
+                features: FlowFeatures::default(),
             },
             done: None,
         }
@@ -395,6 +421,7 @@ impl AppState {
                 orig: None,
                 parser,
                 expected: Some(e),
+                features: FlowFeatures::default(),
             },
             done: None,
         }
@@ -512,6 +539,7 @@ impl ProtoState {
                 upgrade: &mut upgrade,
                 transfers: &mut sh.transfers,
                 expected: self.expected.as_ref(),
+                features: &mut self.features,
             };
             f(parser.as_mut(), &mut cx);
         }

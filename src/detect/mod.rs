@@ -5,40 +5,113 @@
 //! Host-level state (baselines, staging windows, rarity) lives here only, so workers never
 //! share mutable state and the analytics see the whole network, not one shard of it.
 
+pub mod aggregate;
 pub mod alert;
+mod an0030;
+mod an0367;
+mod an0423;
+mod an1169;
+mod an1173;
+pub mod baseline;
+pub mod config;
+pub mod engine;
+pub mod policy;
 pub mod record;
+pub mod view;
+pub mod window;
 
 use crate::output::{OutEvent, OutMsg};
+use crate::stats::{lock, StatsHub};
 pub use alert::Alert;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use engine::Engine;
 pub use record::FlowRecord;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-#[derive(Default)]
-pub struct DetectStage {}
+pub struct DetectStage {
+    /// None when detection is switched off: records pass through unjudged.
+    engine: Option<Engine>,
+    stats: Arc<StatsHub>,
+    save_every: Duration,
+}
 
 impl DetectStage {
-
-    /// Judge every batch and pass it on; the output thread outlives this one.
-    pub fn run(mut self, rx: Receiver<OutMsg>, tx: Sender<OutMsg>) {
-        for OutMsg(mut events) in rx.iter() {
-            self.handle(&mut events);
-            if !events.is_empty() {
-                let _ = tx.send(OutMsg(events));
-            }
+    pub fn new(engine: Option<Engine>, stats: Arc<StatsHub>, save_every: Duration) -> DetectStage {
+        DetectStage {
+            engine,
+            stats,
+            save_every,
         }
     }
 
+    /// Judge every batch and pass it on; the output thread outlives this one. The
+    /// baseline is saved every `save_every` (wall time) and when input ends.
+    pub fn run(mut self, rx: Receiver<OutMsg>, tx: Sender<OutMsg>) {
+        let mut next_save = Instant::now() + self.save_every;
+        loop {
+            match rx.recv_timeout(next_save.saturating_duration_since(Instant::now())) {
+                Ok(OutMsg(mut events)) => {
+                    self.handle(&mut events);
+                    if !events.is_empty() {
+                        let _ = tx.send(OutMsg(events));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if Instant::now() >= next_save {
+                next_save = Instant::now() + self.save_every;
+                if let Some(e) = self.engine.as_mut() {
+                    e.save();
+                }
+            }
+            self.publish();
+        }
+        if let Some(e) = self.engine.as_mut() {
+            let mut alerts = Vec::new();
+            e.flush(&mut alerts);
+            e.save();
+            if !alerts.is_empty() {
+                let _ = tx.send(OutMsg(
+                    alerts
+                        .into_iter()
+                        .map(|a| OutEvent::Alert(Box::new(a)))
+                        .collect(),
+                ));
+            }
+        }
+        self.publish();
+    }
+
     fn handle(&mut self, events: &mut Vec<OutEvent>) {
+        let Some(engine) = self.engine.as_mut() else {
+            events.retain(|e| !matches!(e, OutEvent::Interim(_)));
+            return;
+        };
+        let mut alerts = Vec::new();
         for ev in events.iter_mut() {
             match ev {
                 OutEvent::FlowEnd(e) => {
                     let rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
                     e.process = rec.process.clone();
+                    let before = alerts.len();
+                    engine.judge(&rec, &mut alerts);
+                    e.alerted = alerts[before..]
+                        .iter()
+                        .any(|a| a.flow.flow_id == rec.flow_id);
                 }
-                OutEvent::Interim(_) => {}
+                OutEvent::Interim(rec) => engine.judge(rec, &mut alerts),
                 OutEvent::App(..) | OutEvent::Alert(_) => {}
             }
         }
         events.retain(|e| !matches!(e, OutEvent::Interim(_)));
+        events.extend(alerts.into_iter().map(|a| OutEvent::Alert(Box::new(a))));
+    }
+
+    fn publish(&self) {
+        if let Some(e) = &self.engine {
+            *lock(&self.stats.detect) = e.counters.clone();
+        }
     }
 }

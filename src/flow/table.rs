@@ -86,6 +86,11 @@ impl FlowTable {
         }
     }
 
+    /// Live flows, for periodic interim reports.
+    pub fn live(&self) -> impl Iterator<Item = &Flow> {
+        self.slab.iter().flatten()
+    }
+
     /// Key of a decoded packet and whether it travels lo → hi.
     #[inline]
     pub fn key_of(&self, d: &Decoded) -> (FlowKey, bool) {

@@ -4,6 +4,7 @@
 use super::timefmt::ts;
 use crate::app::AppProto;
 use crate::decode::DecodeError;
+use crate::detect::engine::{DetectCounters, ANALYTICS};
 use crate::flow::EndReason;
 use crate::stats::{Snapshot, LAYER_NAMES};
 use serde_json::{json, Map, Value};
@@ -147,8 +148,34 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
                 "gap_bytes": st.gap_bytes,
             },
             "flow": { "ended": ended },
+            "detect": detect_stats(&s.detect),
             "input": { "files": c.files_read, "file_errors": c.file_errors },
             "output": { "events": s.output.events, "reopens": s.output.reopens },
         }},
+    })
+}
+
+fn detect_stats(d: &DetectCounters) -> Value {
+    let alerts: serde_json::Map<String, Value> = ANALYTICS
+        .iter()
+        .zip(d.alerts)
+        .map(|(a, n)| (a.to_string(), n.into()))
+        .collect();
+    json!({
+        "records": d.records,
+        "interim_records": d.interim_records,
+        "alerts": alerts,
+        "alerts_folded": d.folded,
+        "allowlisted": d.allowlisted,
+        "expired_allowlist_hits": d.expired_allowlist_hits,
+        "baseline": {
+            "cells": d.baseline_cells,
+            "destinations": d.baseline_destinations,
+            "evicted": d.baseline_evicted,
+            "saves": d.baseline_saves,
+            "save_errors": d.baseline_save_errors,
+            "rebuilt": d.baseline_rebuilt,
+        },
+        "window_evicted": d.window_evicted,
     })
 }

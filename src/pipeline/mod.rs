@@ -4,10 +4,13 @@ pub mod batch;
 pub mod dispatch;
 pub mod worker;
 
+use crate::app::ports::PortRegistry;
 use crate::app::session::AppLayer;
 use crate::capture::{files, live};
 use crate::config::Config;
 use crate::decode::Defragmenter;
+use crate::detect::baseline::Baseline;
+use crate::detect::engine::Engine;
 use crate::detect::DetectStage;
 use crate::flow::table::{FlowTable, TableConfig};
 use crate::flow::{EndReason, Flow};
@@ -21,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-use worker::Worker;
+use worker::{Interim, Worker};
 
 /// Process-wide control flags set by signal handlers.
 #[derive(Clone, Default)]
@@ -73,6 +76,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
 
     let stats = Arc::new(StatsHub::new(workers_n));
+    let engine = detection(cfg, &ports)?;
     // Messages are batches (up to a worker batch's events, or 64 flushed flows): 256 of
     // them bound what waits for the output thread to a few MB.
     let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
@@ -88,7 +92,11 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     let out_handle = spawn("output", move || output.run(out_rx))?;
     // Workers feed the detection stage, which feeds the output.
     let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(256);
-    let detect = DetectStage::default();
+    let detect = DetectStage::new(
+        engine,
+        stats.clone(),
+        Duration::from_secs(cfg.detect.baseline.save_interval_secs.max(1)),
+    );
     let det_handle = spawn("detect", move || detect.run(det_rx, out_tx))?;
 
     let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded();
@@ -120,7 +128,13 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             stats.clone(),
             det_tx.clone(),
             recycle_tx.clone(),
-        );
+        )
+        .with_interim(cfg.detect.enabled.then(|| {
+            Interim::new(
+                cfg.detect.interim_secs.max(1) * 1_000_000,
+                cfg.detect.interim_min_bytes(),
+            )
+        }));
         handles.push(spawn(&format!("worker-{id}"), move || w.run(rx))?);
     }
     drop(det_tx);
@@ -186,6 +200,38 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
         file_errors: c.file_errors,
         capture_error: capture_result.err(),
     })
+}
+
+/// The analytics engine, or None when detection is off. Problems a user must fix (an
+/// unwritable state file) fail here, before any thread starts.
+fn detection(cfg: &Config, ports: &PortRegistry) -> Result<Option<Engine>, String> {
+    if !cfg.detect.enabled {
+        return Ok(None);
+    }
+    let policy = cfg.policy()?;
+    let today = jiff::Zoned::now().date();
+    for a in policy.expired(today) {
+        eprintln!(
+            "exfil-sensor: allowlist entry of {} expired on {} and no longer suppresses alerts ({})",
+            a.owner, a.expires, a.comment
+        );
+    }
+    if let Some(p) = cfg
+        .detect
+        .baseline
+        .state_file
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Baseline::check_writable(p)?;
+    }
+    Ok(Some(Engine::new(
+        cfg.detect.clone(),
+        policy,
+        ports.clone(),
+        cfg.detect.learn_only,
+        false,
+    )))
 }
 
 enum Source {

@@ -4,6 +4,7 @@
 use super::batch::{Batch, PacketDesc, ToWorker};
 use crate::app::session::AppLayer;
 use crate::decode::{decode_transport, Decoded, Defragmenter};
+use crate::detect::FlowRecord;
 use crate::flow::table::FlowTable;
 use crate::flow::FlowState;
 use crate::output::{EndedFlow, OutEvent, OutMsg};
@@ -21,6 +22,29 @@ pub struct Worker {
     pub out: Sender<OutMsg>,
     pub recycle: Sender<Batch>,
     counters: WorkerCounters,
+    interim: Option<Interim>,
+}
+
+/// Interim reports: running flows that moved at least `min_bytes` are handed to the
+/// detectors every `every_us` of packet time, so a long transfer is judged while it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Interim {
+    pub every_us: u64,
+    pub min_bytes: u64,
+    /// Flows active since this time are reported at the next report time.
+    since_us: u64,
+    next_us: u64,
+}
+
+impl Interim {
+    pub fn new(every_us: u64, min_bytes: u64) -> Interim {
+        Interim {
+            every_us,
+            min_bytes,
+            since_us: 0,
+            next_us: 0,
+        }
+    }
 }
 
 impl Worker {
@@ -42,7 +66,14 @@ impl Worker {
             out,
             recycle,
             counters: WorkerCounters::default(),
+            interim: None,
         }
+    }
+
+    /// Report running flows to the detectors (see [`Interim`]).
+    pub fn with_interim(mut self, interim: Option<Interim>) -> Worker {
+        self.interim = interim;
+        self
     }
 
     pub fn run(mut self, rx: Receiver<ToWorker>) {
@@ -63,6 +94,7 @@ impl Worker {
                         app.expire(now);
                     }
                     self.emit_ended();
+                    self.emit_interim(now);
                 }
                 ToWorker::Finish(reason) => {
                     while self.table.flush(reason, 64) {
@@ -143,6 +175,33 @@ impl Worker {
         if let Some(app) = self.app.as_mut() {
             out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
         }
+        if !out.is_empty() {
+            let _ = self.out.send(OutMsg(out));
+        }
+    }
+
+    fn emit_interim(&mut self, now: u64) {
+        let Some(it) = self.interim.as_mut() else {
+            return;
+        };
+        if it.next_us == 0 {
+            (it.since_us, it.next_us) = (now, now + it.every_us);
+        }
+        if now < it.next_us {
+            return;
+        }
+        let (since, min) = (it.since_us, it.min_bytes);
+        (it.since_us, it.next_us) = (now, now + it.every_us);
+        let app = self.app.as_ref();
+        let out: Vec<OutEvent> = self
+            .table
+            .live()
+            .filter(|f| f.last_us >= since && f.counters[0].bytes + f.counters[1].bytes >= min)
+            .map(|f| {
+                let summary = app.and_then(|a| a.peek(f));
+                OutEvent::Interim(Box::new(FlowRecord::new(f, summary.as_ref(), false)))
+            })
+            .collect();
         if !out.is_empty() {
             let _ = self.out.send(OutMsg(out));
         }

@@ -51,6 +51,7 @@ impl DnsParser {
         if m.header.qr() {
             let carried = rdata_bytes(&m);
             self.summary.response(m.header.rcode(), carried);
+            self.summary.answered(features.as_ref(), carried);
             exfil["rdata_bytes"] = carried.into();
         } else {
             self.summary.request(features.as_ref());
@@ -137,6 +138,7 @@ impl Parser for DnsParser {
     /// (tunnels reuse one socket) or garbage; a lone query/response pair gets none.
     fn finish(&mut self, cx: &mut Cx<'_>) {
         let s = &self.summary;
+        cx.features.dns = s.volumes();
         if s.requests <= 1 && s.responses <= 1 && s.malformed == 0 {
             return;
         }

@@ -3,6 +3,7 @@
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
 use super::logger::{rcode_name, string_from_bytes};
+use crate::app::features::{entropy, is_dense, DnsVolume, MAX_DENSE_VALUES};
 use serde_json::{json, Map, Value};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
@@ -112,7 +113,7 @@ impl NameFeatures {
             len: name.len(),
             labels: n,
             longest_label: labels.iter().map(|l| l.len()).max().unwrap_or(0),
-            entropy: entropy(sub),
+            entropy: entropy(sub.iter().flat_map(|l| l.iter())),
             registered: string_from_bytes(&lower(reg)),
             subdomain: lower(sub),
         }
@@ -135,34 +136,20 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Entropy over the raw (case-preserving) label bytes: base64 tunnels use case.
-fn entropy(labels: &[&[u8]]) -> f64 {
-    let mut counts = [0u32; 256];
-    let mut total = 0u32;
-    for b in labels.iter().flat_map(|l| l.iter()) {
-        counts[*b as usize] += 1;
-        total += 1;
-    }
-    if total == 0 {
-        return 0.0;
-    }
-    let t = f64::from(total);
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let c = f64::from(c);
-            c / t * (t / c).log2()
-        })
-        .sum()
-}
-
 #[derive(Debug, Default)]
 struct DomainStat {
     queries: u64,
     distinct: u64,
     subdomain_bytes: u64,
+    rdata_bytes: u64,
+    /// Distinct subdomains dense enough to carry data, and the first hashes of them.
+    dense: u64,
+    dense_values: Vec<u64>,
+    max_entropy: f64,
 }
+
+/// Domains handed to the detectors per flow (largest volume first).
+const MAX_DOMAINS_FEATURED: usize = 8;
 
 /// Per-flow totals for the summary emitted at finish.
 #[derive(Debug, Default)]
@@ -216,6 +203,44 @@ impl FlowSummary {
         }
         self.seen.insert(key);
         d.distinct += 1;
+        d.max_entropy = d.max_entropy.max(f.entropy);
+        if is_dense(&f.subdomain, f.entropy) {
+            d.dense += 1;
+            if d.dense_values.len() < MAX_DENSE_VALUES {
+                d.dense_values.push(key);
+            }
+        }
+    }
+
+    /// Answer bytes that can carry data, for the domain the response is about.
+    pub fn answered(&mut self, f: Option<&NameFeatures>, rdata_bytes: u64) {
+        if let Some(d) = f.and_then(|f| self.domains.get_mut(&f.registered)) {
+            d.rdata_bytes += rdata_bytes;
+        }
+    }
+
+    /// Per-domain volumes for the detectors.
+    pub fn volumes(&self) -> Vec<DnsVolume> {
+        let mut v: Vec<DnsVolume> = self
+            .domains
+            .iter()
+            .map(|(name, d)| DnsVolume {
+                domain: name.clone(),
+                queries: d.queries,
+                qname_bytes: d.subdomain_bytes,
+                rdata_bytes: d.rdata_bytes,
+                dense_names: d.dense,
+                dense_values: d.dense_values.clone(),
+                max_entropy_milli: (d.max_entropy * 1000.0) as u32,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (b.qname_bytes + b.rdata_bytes)
+                .cmp(&(a.qname_bytes + a.rdata_bytes))
+                .then_with(|| a.domain.cmp(&b.domain))
+        });
+        v.truncate(MAX_DOMAINS_FEATURED);
+        v
     }
 
     pub fn response(&mut self, rcode: u8, rdata_bytes: u64) {

@@ -844,6 +844,7 @@ fn replay(path: &Path) -> (Vec<AppEvent>, Vec<Flow>) {
     let mut expect: Vec<Expectation> = Vec::new();
     let mut events = Vec::new();
     let mut transfers = TransferLog::default();
+    let mut features = crate::app::features::FlowFeatures::default();
     let mut upgrade = None;
     for pkt in tcp_packets(path) {
         let found = flows.iter().position(|f| {
@@ -906,6 +907,7 @@ fn replay(path: &Path) -> (Vec<AppEvent>, Vec<Flow>) {
             upgrade: &mut upgrade,
             transfers: &mut transfers,
             expected: None,
+            features: &mut features,
         };
         if let Role::Undecided(buf) = &mut f.role {
             buf.push((dir, pkt.payload.clone()));
@@ -949,6 +951,7 @@ fn replay(path: &Path) -> (Vec<AppEvent>, Vec<Flow>) {
             upgrade: &mut upgrade,
             transfers: &mut transfers,
             expected: None,
+            features: &mut features,
         };
         match &mut f.role {
             Role::Control(p) => p.finish(&mut cx),

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use memchr::memchr;
 
+use crate::app::features::{entropy, is_dense, value_hash, DENSE_MIN_LEN};
 use crate::app::smtp::mime::{multipart_boundary, text, LineBuf, Mime};
 use crate::app::{AppProto, Cx, Direction, Parser};
 
@@ -149,6 +150,7 @@ pub struct HttpParser {
     scratch: Body,
     /// The connection left HTTP (CONNECT tunnel, 101 Switching Protocols).
     done: bool,
+    dense: DenseValues,
 }
 
 impl Default for HttpParser {
@@ -160,6 +162,7 @@ impl Default for HttpParser {
             next_id: 0,
             scratch: Body::default(),
             done: false,
+            dense: DenseValues::default(),
         }
     }
 }
@@ -373,6 +376,8 @@ impl HttpParser {
         self.req.tx = id;
         self.req.phase = Phase::Headers;
         self.req.header_bytes = line.len();
+        let query = memchr(b'?', target).map_or(&[][..], |q| &target[q + 1..]);
+        self.dense.check("http.uri", b"", query, cx);
     }
 
     fn status_line(&mut self, line: &[u8], cx: &mut Cx<'_>) {
@@ -432,12 +437,20 @@ impl HttpParser {
         if interim || line[0] == b' ' || line[0] == b'\t' {
             return; // interim headers, obsolete line folding
         }
+        let colon = memchr(b':', line).filter(|&c| c > 0);
+        if let (Some(c), false, Direction::ToServer) = (colon, over, dir) {
+            let (name, value) = (&line[..c], line[c + 1..].trim_ascii());
+            self.dense.check("http.header.", name, value, cx);
+            if name.eq_ignore_ascii_case(b"host") {
+                cx.features.server_name = Some(host_name(value));
+            }
+        }
         let Some(tx) = self.tx_mut(id) else { return };
         if over {
             tx.anomaly("oversized_headers");
             return;
         }
-        let Some(colon) = memchr(b':', line).filter(|&c| c > 0) else {
+        let Some(colon) = colon else {
             tx.anomaly("invalid_header");
             return;
         };
@@ -611,4 +624,60 @@ fn parse_length(v: &[u8]) -> Option<u64> {
         return None;
     }
     Some(v.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0')))
+}
+
+/// Distinct dense values sent by the client (request headers, query strings): data riding
+/// in fields meant for short text. Repeats (a session cookie on every request) count once.
+#[derive(Debug, Default)]
+struct DenseValues {
+    seen: hashbrown::HashSet<u64>,
+}
+
+impl DenseValues {
+    /// Values remembered per flow; past it new values are still counted, never stored.
+    const CAP: usize = 1024;
+
+    /// `field` + lower-cased `name` says where the value was (only spelt out when dense).
+    fn check(&mut self, field: &str, name: &[u8], value: &[u8], cx: &mut Cx<'_>) {
+        if value.len() < DENSE_MIN_LEN {
+            return;
+        }
+        let e = entropy(value);
+        if !is_dense(value, e) {
+            return;
+        }
+        let h = value_hash(value);
+        if self.seen.contains(&h) {
+            return;
+        }
+        if self.seen.len() < Self::CAP {
+            self.seen.insert(h);
+        }
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        cx.features
+            .dense(&format!("{field}{name}"), h, value.len(), e);
+    }
+}
+
+/// Lower-cased host of a Host header, without its port.
+fn host_name(value: &[u8]) -> String {
+    let host = text(value).to_ascii_lowercase();
+    match host.rsplit_once(':') {
+        Some((h, _)) if !h.ends_with(']') && h.contains(':') => host, // bare IPv6 literal
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod feature_tests {
+    use super::*;
+
+    #[test]
+    fn host_names_lose_their_port_only() {
+        assert_eq!(host_name(b"Example.COM:8080"), "example.com");
+        assert_eq!(host_name(b"example.com"), "example.com");
+        assert_eq!(host_name(b"[::1]:80"), "[::1]");
+        assert_eq!(host_name(b"::1"), "::1");
+    }
 }

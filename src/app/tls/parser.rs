@@ -295,6 +295,9 @@ impl Parser for TlsParser {
             return;
         }
         self.logged = true;
+        if let Some(sni) = self.client.as_ref().and_then(|c| c.sni.as_deref()) {
+            cx.features.server_name = Some(sni.to_ascii_lowercase());
+        }
         if let Some(ev) = self.event() {
             cx.events.push(ev);
         }

@@ -1,0 +1,126 @@
+//! What parsers notice for the detectors, besides their EVE events: the name of the
+//! server a client asked for, the data volume DNS carries per domain, and protocol fields
+//! dense enough to be carrying data rather than meaning (AN0030's "meaningless data in
+//! protocol payloads").
+
+/// A field counts as dense from this many bytes...
+pub const DENSE_MIN_LEN: usize = 32;
+/// ... written only in the alphabets data encodings use (hex, base32/64, URL-safe,
+/// percent-encoding: no spaces or punctuation, so prose and user agents are out)...
+/// ... at this Shannon entropy (bits per byte) or more: hex runs reach ~3.9, base32
+/// ~4.6, base64 ~5.5 at these lengths; repeated or dictionary tokens stay lower.
+pub const DENSE_MIN_ENTROPY: f64 = 3.5;
+/// Distinct dense values remembered per flow (their hashes): enough to tell one session
+/// cookie repeated on every connection from a stream of fresh blobs.
+pub const MAX_DENSE_VALUES: usize = 256;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowFeatures {
+    /// Lower-cased HTTP Host or TLS SNI.
+    pub server_name: Option<String>,
+    /// DNS: volume per registered domain, largest first (bounded).
+    pub dns: Vec<DnsVolume>,
+    /// Distinct dense values in HTTP headers/URIs of this flow.
+    pub dense_fields: u64,
+    /// Hashes of the first of them, so repeats across flows count once.
+    pub dense_values: Vec<u64>,
+    /// Longest dense field, its entropy (milli-bits per byte) and where it was.
+    pub densest: Option<DenseField>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DnsVolume {
+    pub domain: String,
+    pub queries: u64,
+    /// Subdomain bytes in query names: data a client can carry upstream.
+    pub qname_bytes: u64,
+    /// TXT/NULL/CNAME/MX answer bytes: data a server can carry downstream.
+    pub rdata_bytes: u64,
+    /// Distinct dense subdomains (length and entropy as for [`DENSE_MIN_LEN`]).
+    pub dense_names: u64,
+    /// Hashes of the first of them.
+    pub dense_values: Vec<u64>,
+    pub max_entropy_milli: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DenseField {
+    /// e.g. `http.header.x-session`, `http.uri`, `dns.rrname`.
+    pub field: String,
+    pub len: u64,
+    pub entropy_milli: u32,
+}
+
+impl FlowFeatures {
+    /// Record a dense field (call only for new distinct values).
+    pub fn dense(&mut self, field: &str, hash: u64, len: usize, entropy: f64) {
+        self.dense_fields += 1;
+        if self.dense_values.len() < MAX_DENSE_VALUES {
+            self.dense_values.push(hash);
+        }
+        if self.densest.as_ref().is_none_or(|d| d.len < len as u64) {
+            self.densest = Some(DenseField {
+                field: field.to_string(),
+                len: len as u64,
+                entropy_milli: (entropy * 1000.0) as u32,
+            });
+        }
+    }
+}
+
+/// Shannon entropy of the bytes, bits per byte.
+pub fn entropy<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut total = 0u32;
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    let t = f64::from(total);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let c = f64::from(c);
+            c / t * (t / c).log2()
+        })
+        .sum()
+}
+
+/// Whether a value with this entropy is dense (see [`DENSE_MIN_LEN`]).
+pub fn is_dense(value: &[u8], entropy: f64) -> bool {
+    value.len() >= DENSE_MIN_LEN
+        && entropy >= DENSE_MIN_ENTROPY
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-.%".contains(b))
+}
+
+/// A stable hash of a value, the same in every worker.
+pub fn value_hash(value: &[u8]) -> u64 {
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_of_random_data_are_dense_words_are_not() {
+        let words = b"application/x-www-form-urlencoded; charset=utf-8";
+        assert!(!is_dense(words, entropy(words)));
+        let ua = b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36";
+        assert!(!is_dense(ua, entropy(ua)));
+        let b32 = b"MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43UOV3HO6DZPIYTEMZUGU3DOOBZ";
+        assert!(is_dense(b32, entropy(b32)), "{}", entropy(b32));
+        let repeated = b"abababababababababababababababababab";
+        assert!(!is_dense(repeated, entropy(repeated)));
+        let b64 = b"q8Zk3P0xR+/7Lw2nYbE5vTg1aUcJ9mHsFdK4oWzXiQ6p";
+        assert!(entropy(b64) > 5.0);
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"ab") - 1.0).abs() < 1e-9);
+    }
+}
