@@ -338,3 +338,36 @@ fn corrupt_state_file_is_rebuilt() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not writable"));
 }
+
+/// With a mature baseline, an upload to a destination no internal host used before is
+/// rare (AN0423, and AN0030 for its ratio); a download from a common one is not.
+#[test]
+fn rare_destinations_need_a_mature_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("baseline.json");
+    baseline_from(&state, "14");
+    let st = state.to_str().unwrap();
+    let events = sensor(
+        &scenarios().join("an0423-staging.pcap"),
+        &["--baseline-state", st],
+    );
+    assert_eq!(
+        found(&events),
+        want(&[
+            (9_042_301, "10.20.0.15", "198.51.100.81"),
+            (9_042_302, "10.20.0.15", "198.51.100.81"),
+            (9_003_001, "10.20.0.15", "198.51.100.81"),
+        ]),
+        "{:#?}",
+        alerts(&events)
+    );
+    for a in alerts(&events) {
+        explains_itself(a);
+    }
+    baseline_from(&state, "14");
+    let events = sensor(
+        &scenarios().join("neg-large-download.pcap"),
+        &["--baseline-state", st],
+    );
+    assert!(alerts(&events).is_empty(), "{:#?}", alerts(&events));
+}

@@ -18,37 +18,16 @@ impl Engine {
         if !is_cleartext_transfer(v.proto) || !v.outbound() {
             return;
         }
-        let cfg = &self.cfg.an0423;
-        let (staged, staging_flows) = self.staged.sum(&v.host, v.rec.last_us);
-        if staged >= cfg.staging_min_bytes
-            && s.sent as f64 >= cfg.comparable_fraction * staged as f64
-        {
-            let mut a = Alert::new(
-                &AN0423_STAGED_UPLOAD,
-                v.rec,
-                format!(
-                    "{} read {} from internal servers in the last {} s ({} flows), then sent {} to {} over unencrypted {}.",
-                    v.host,
-                    human(staged),
-                    cfg.window_secs,
-                    staging_flows.len(),
-                    human(s.sent),
-                    v.peer,
-                    v.proto.name()
-                ),
-            )
-            .measured("staged_bytes", staged)
-            .threshold("detect.an0423.staging_min_bytes", cfg.staging_min_bytes)
-            .threshold("detect.an0423.window_secs", cfg.window_secs)
-            .threshold("detect.an0423.comparable_fraction", cfg.comparable_fraction);
-            a.related_flows = staging_flows;
-            a.related_flows
-                .extend(s.flows.iter().filter(|f| **f != v.rec.flow_id));
-            out.push(Candidate {
-                alert: measured_flow(a, v, s),
-                key: s.id,
-            });
+        // Flows end in any order across workers: an upload judged before its staging
+        // reads arrive is kept and judged again when they do.
+        if !self.staged_upload(v, s, out) && v.rec.ended {
+            let kept = self.uploads.entry(v.host).or_default();
+            if kept.len() >= MAX_KEPT_UPLOADS {
+                kept.remove(0);
+            }
+            kept.push((v.rec.clone(), s.clone()));
         }
+        let cfg = &self.cfg.an0423;
         if s.sent < cfg.rare_min_bytes || !self.mature() {
             return;
         }
@@ -90,8 +69,46 @@ impl Engine {
         });
     }
 
-    /// Remember large reads between internal hosts: whoever received the bytes staged them.
-    pub(super) fn learn_staging(&mut self, v: &View) {
+    /// Staged bytes of the host, and the upload comparable to them: the staging alert.
+    fn staged_upload(&self, v: &View, s: &Session, out: &mut Vec<Candidate>) -> bool {
+        let cfg = &self.cfg.an0423;
+        let (staged, staging_flows) = self.staged.sum(&v.host, v.rec.last_us);
+        if staged < cfg.staging_min_bytes
+            || (s.sent as f64) < cfg.comparable_fraction * staged as f64
+        {
+            return false;
+        }
+        let mut a = Alert::new(
+            &AN0423_STAGED_UPLOAD,
+            v.rec,
+            format!(
+                "{} read {} from internal servers in the {} s before ({} flows), then sent {} to {} over unencrypted {}.",
+                v.host,
+                human(staged),
+                cfg.window_secs,
+                staging_flows.len(),
+                human(s.sent),
+                v.peer,
+                v.proto.name()
+            ),
+        )
+        .measured("staged_bytes", staged)
+        .threshold("detect.an0423.staging_min_bytes", cfg.staging_min_bytes)
+        .threshold("detect.an0423.window_secs", cfg.window_secs)
+        .threshold("detect.an0423.comparable_fraction", cfg.comparable_fraction);
+        a.related_flows = staging_flows;
+        a.related_flows
+            .extend(s.flows.iter().filter(|f| **f != v.rec.flow_id));
+        out.push(Candidate {
+            alert: measured_flow(a, v, s),
+            key: s.id,
+        });
+        true
+    }
+
+    /// Remember large reads between internal hosts: whoever received the bytes staged
+    /// them. Uploads of that host kept from earlier are judged again.
+    pub(super) fn learn_staging(&mut self, v: &View, out: &mut Vec<Candidate>) {
         let rec = v.rec;
         let staging = matches!(
             v.proto,
@@ -109,8 +126,9 @@ impl Engine {
             if bytes < MIN_STAGING_READ || servers.is_some_and(|g| !g.contains(sender)) {
                 continue;
             }
+            let host = addr_to_ip(receiver);
             self.staged.add(
-                addr_to_ip(receiver),
+                host,
                 Entry {
                     ts_us: rec.last_us,
                     amount: bytes,
@@ -118,6 +136,40 @@ impl Engine {
                     tag: 0,
                 },
             );
+            let window = cfg_window_us(self.cfg.an0423.window_secs);
+            let kept = self.uploads.remove(&host).unwrap_or_default();
+            let mut still = Vec::new();
+            for (up, sess) in kept {
+                // The upload must end after the read started, and within the window of it.
+                let after = up.last_us >= rec.first_us && up.first_us <= rec.last_us + window;
+                let fired = after
+                    && View::of(&up, &self.policy)
+                        .is_some_and(|uv| self.staged_upload(&uv, &sess, out));
+                if !fired {
+                    still.push((up, sess));
+                }
+            }
+            if !still.is_empty() {
+                self.uploads.insert(host, still);
+            }
         }
+    }
+}
+
+/// Uploads kept per host for a late staging read.
+const MAX_KEPT_UPLOADS: usize = 4;
+
+fn cfg_window_us(secs: u64) -> u64 {
+    secs.saturating_mul(1_000_000)
+}
+
+impl Engine {
+    /// Forget kept uploads older than the staging window.
+    pub(super) fn expire_uploads(&mut self, now_us: u64) {
+        let window = cfg_window_us(self.cfg.an0423.window_secs);
+        self.uploads.retain(|_, v| {
+            v.retain(|(r, _)| r.last_us + window >= now_us);
+            !v.is_empty()
+        });
     }
 }

@@ -107,14 +107,17 @@ pub struct Baseline {
 pub struct Rarity {
     /// Internal hosts other than the one asking that contacted it.
     pub other_hosts: u64,
+    /// The asking host went there before: an established destination of its own.
+    pub seen_by_host: bool,
     pub first_us: Option<u64>,
     pub port_seen: bool,
 }
 
 impl Rarity {
-    /// At most `max_hosts` internal hosts, the asking one included, went there.
+    /// New for the asking host, and at most `max_hosts` internal hosts (it included)
+    /// went there: a partner server one host uses every week is not rare.
     pub fn rare(&self, max_hosts: u64) -> bool {
-        self.other_hosts < max_hosts
+        !self.seen_by_host && self.other_hosts < max_hosts
     }
 }
 
@@ -197,11 +200,13 @@ impl Baseline {
         match self.dests.get(dest) {
             None => Rarity {
                 other_hosts: 0,
+                seen_by_host: false,
                 first_us: None,
                 port_seen: false,
             },
             Some(d) => Rarity {
                 other_hosts: d.hosts.iter().filter(|h| **h != host).count() as u64,
+                seen_by_host: d.hosts.contains(&host),
                 first_us: Some(d.first_us),
                 port_seen: d.ports.contains(&port),
             },

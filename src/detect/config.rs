@@ -135,7 +135,8 @@ pub struct BaselineConfig {
     pub deviation: f64,
     /// ... and only when it also moved at least this many bytes out.
     pub min_bytes: u64,
-    /// A destination contacted by at most this many internal hosts is rare.
+    /// A destination is rare when it is new for the host and at most this many internal
+    /// hosts (the host included) went there during the baseline.
     pub rare_max_hosts: u64,
     /// Caps on what the baseline remembers (least recently seen forgotten first, counted).
     pub max_cells: usize,

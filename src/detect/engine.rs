@@ -85,6 +85,8 @@ pub struct Engine {
     pub(super) dns: Window<(IpAddr, String)>,
     pub(super) dense: Window<(IpAddr, String)>,
     sessions: HashMap<u64, SessionAcc>,
+    /// Recent cleartext uploads per host, for staging reads that arrive after them.
+    pub(super) uploads: HashMap<IpAddr, Vec<(FlowRecord, Session)>>,
     /// (finding key, sid) → packet time it fired: a finding alerts once, not per record.
     fired: HashMap<(u64, u32), u64>,
     agg: Aggregator,
@@ -141,6 +143,7 @@ impl Engine {
             ports,
             baseline,
             sessions: HashMap::new(),
+            uploads: HashMap::new(),
             fired: HashMap::new(),
             state_file,
             learn_only,
@@ -175,8 +178,8 @@ impl Engine {
             self.learn(&v, &session, &mut cands);
         }
         for c in cands {
-            if let Some(a) = self.admit(c, &v) {
-                out.extend(self.agg.offer(a, v.host, v.peer));
+            if let Some((a, host, peer)) = self.admit(c) {
+                out.extend(self.agg.offer(a, host, peer));
             }
         }
         self.gc();
@@ -188,8 +191,10 @@ impl Engine {
     }
 
     /// Repeats, allowlist and the process attribution note; the alert is then counted.
-    fn admit(&mut self, c: Candidate, v: &View) -> Option<Alert> {
+    fn admit(&mut self, c: Candidate) -> Option<(Alert, IpAddr, IpAddr)> {
         let mut a = c.alert;
+        let v = View::of(&a.flow, &self.policy)?;
+        let (host, peer) = (v.host, v.peer);
         let sid = a.rule.sid;
         if self.fired.insert((c.key, sid), a.ts_us).is_some() {
             return None;
@@ -213,7 +218,10 @@ impl Engine {
             }
             Verdict::NotListed => {}
         }
-        if v.rec.process.is_none() {
+        let local = format!("{} {}", v.local.describe(), self.cfg.timezone);
+        let no_process = v.rec.process.is_none();
+        a.measured.insert("local_time".into(), local.into());
+        if no_process {
             let why = if self.endpoint_feed {
                 "unknown: no endpoint record matched this flow"
             } else {
@@ -221,14 +229,10 @@ impl Engine {
             };
             a.measured.insert("process".into(), why.into());
         }
-        a.measured.insert(
-            "local_time".into(),
-            format!("{} {}", v.local.describe(), self.cfg.timezone).into(),
-        );
         if let Some(i) = ANALYTICS.iter().position(|x| *x == a.rule.analytic) {
             self.counters.alerts[i] += 1;
         }
-        Some(a)
+        Some((a, host, peer))
     }
 
     /// Totals of the session this flow belongs to, this flow included.
@@ -319,7 +323,7 @@ impl Engine {
                 self.stuffed(v, &dest, field, cands);
             }
         }
-        self.learn_staging(v);
+        self.learn_staging(v, cands);
     }
 
     /// Dense values of a flow: each remembered hash counts once per key and window; values
@@ -358,6 +362,7 @@ impl Engine {
             .max(SESSION_TTL_US);
         self.fired.retain(|_, t| *t + keep >= now);
         self.staged.expire(now);
+        self.expire_uploads(now);
         self.dns.expire(now);
         self.dense.expire(now);
         self.counters.window_evicted = self.staged.evicted + self.dns.evicted + self.dense.evicted;
@@ -426,4 +431,76 @@ pub fn measured_flow(a: Alert, v: &View, s: &Session) -> Alert {
             "send_receive_ratio",
             json!((s.ratio() * 10.0).round() / 10.0),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::session::AppSummary;
+    use crate::decode::addr_from_v4;
+    use crate::netaddr::CidrSet;
+
+    fn engine() -> Engine {
+        let cfg = DetectConfig::default();
+        let policy = Policy::new(
+            &cfg,
+            CidrSet::parse_list("10.0.0.0/8").unwrap(),
+            &[],
+            &HashMap::new(),
+        )
+        .unwrap();
+        Engine::new(cfg, policy, PortRegistry::default(), false, false)
+    }
+
+    /// A raw upload to port 4444 that has sent 40 MiB after 5 minutes and is still going.
+    fn upload(sent: u64, ended: bool) -> FlowRecord {
+        FlowRecord {
+            flow_id: 77,
+            proto: 6,
+            client: (addr_from_v4([10, 0, 0, 5]), 50000),
+            server: (addr_from_v4([203, 0, 113, 9]), 4444),
+            first_us: 1_770_714_000_000_000,
+            last_us: 1_770_714_300_000_000,
+            pkts: [1000, 500],
+            bytes: [sent, 60_000],
+            payload: [sent - 50_000, 0],
+            app: AppSummary {
+                app: AppProto::Failed,
+                ..AppSummary::default()
+            },
+            ended,
+            process: None,
+        }
+    }
+
+    #[test]
+    fn running_flows_alert_once_while_they_run() {
+        let mut e = engine();
+        let mut out = Vec::new();
+        e.judge(&upload(5 << 20, false), &mut out);
+        assert!(out.is_empty(), "below the volume floor so far");
+        e.judge(&upload(40 << 20, false), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].rule.sid, 9_003_001);
+        assert_eq!(out[0].measured["flow_ended"], false);
+        assert!(out[0].measured["process"]
+            .as_str()
+            .unwrap()
+            .contains("no endpoint telemetry"));
+        // The same finding at the flow's end is not alerted again.
+        e.judge(&upload(80 << 20, true), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(e.counters.interim_records, 2);
+        assert_eq!(e.counters.alerts, [0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn learning_only_never_alerts() {
+        let mut e = engine();
+        e.learn_only = true;
+        let mut out = Vec::new();
+        e.judge(&upload(80 << 20, true), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(e.baseline.sizes().1, 1, "the destination is learnt");
+    }
 }

@@ -67,16 +67,14 @@ impl<K: Hash + Eq + Clone> Window<K> {
     }
 
     /// Total within the window ending at `now_us`, and the flows it came from.
-    pub fn sum(&mut self, key: &K, now_us: u64) -> (u64, Vec<u64>) {
-        let Some(q) = self.map.get_mut(key) else {
+    pub fn sum(&self, key: &K, now_us: u64) -> (u64, Vec<u64>) {
+        let Some(q) = self.map.get(key) else {
             return (0, Vec::new());
         };
         let from = now_us.saturating_sub(self.span_us);
-        while q.front().is_some_and(|e| e.ts_us < from) {
-            q.pop_front();
-        }
-        let total = q.iter().map(|e| e.amount).sum();
-        let mut flows: Vec<u64> = q.iter().map(|e| e.flow_id).collect();
+        let live = q.iter().filter(|e| e.ts_us >= from);
+        let total = live.clone().map(|e| e.amount).sum();
+        let mut flows: Vec<u64> = live.map(|e| e.flow_id).collect();
         flows.dedup();
         (total, flows)
     }
