@@ -17,6 +17,7 @@ pub struct Rule {
     pub severity: u8,
 }
 
+/// Suricata classification names (classification.config).
 const EXFIL: &str = "Potential Corporate Privacy Violation";
 const POLICY: &str = "Potential Corporate Privacy Violation";
 const ANOMALY: &str = "Misc activity";
