@@ -23,10 +23,6 @@ Subcommands:
 Every network operation has a timeout; servers exit by themselves.
 """
 import argparse
-import email
-import email.policy
-import http.server
-import mailbox
 import os
 import random
 import socket
@@ -34,59 +30,21 @@ import struct
 import sys
 import time
 
-
-def mkfile(path, size, seed):
-    rnd = random.Random(seed)
-    with open(path, "wb") as f:
-        f.write(rnd.randbytes(size))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture_common  # noqa: E402
+from capture_common import mkfile  # noqa: E402
 
 
-class Handler(http.server.SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(capture_common.UploadHandler):
     server_version = "TestHTTP/1.0"
-    sys_version = ""
 
-    def log_message(self, fmt, *args):  # keep the generator quiet
-        pass
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", "0"))
-        remaining = length
-        chunks = []
-        while remaining > 0:
-            chunk = self.rfile.read(min(65536, remaining))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        body = b"".join(chunks)
-        name = os.path.basename(self.path.split("?", 1)[0]) or "upload"
-        with open(os.path.join(self.server.upload_dir, name + ".bin"), "wb") as f:
-            f.write(body)
-        reply = ("stored %d bytes\n" % len(body)).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+    def upload_reply(self, stored):
+        return 201, "text/plain", ("stored %d bytes\n" % stored).encode()
 
 
 def http_server(bind, port, directory, lifetime):
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-
-    class Server(http.server.ThreadingHTTPServer):
-        address_family = family
-        daemon_threads = True
-
-    os.chdir(directory)
-    srv = Server((bind, port), Handler)
-    srv.upload_dir = os.path.join(directory, "uploads")
-    os.makedirs(srv.upload_dir, exist_ok=True)
-    srv.timeout = 0.5
-    deadline = time.monotonic() + lifetime
-    while time.monotonic() < deadline:
-        srv.handle_request()
-    srv.server_close()
+    capture_common.serve_http(Handler, bind, port, directory, lifetime, family)
 
 
 def tcp_bulk_server(port, directory, lifetime):
@@ -124,16 +82,7 @@ def tcp_bulk_server(port, directory, lifetime):
 
 def tcp_bulk_client(port, size, seed):
     data = random.Random(seed).randbytes(size)
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    reply = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        reply += b
-    s.close()
+    reply = capture_common.send_read_reply(("127.0.0.1", port), data)
     if reply.strip() != b"OK %d" % size:
         sys.exit("tcp-bulk: unexpected reply %r" % reply)
     time.sleep(0.2)
@@ -199,29 +148,21 @@ def udp_client(ports, port6, closed_port):
 
 def mail_check(maildir, attachment, rcpts):
     """Exit non-zero unless the Maildir holds exactly the expected messages."""
-    msgs = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
-            for m in mailbox.Maildir(maildir, create=False)]
+    msgs = capture_common.maildir_messages(maildir)
     want = sorted(sorted(r.split(",")) for r in rcpts)
     got = sorted(sorted(a.strip() for a in str(m.get("X-RcptTo", "")).split(","))
                  for m in msgs)
     if got != want:
         sys.exit("mail-check: recipients %r, expected %r" % (got, want))
     if attachment:
-        with open(attachment, "rb") as f:
-            data = f.read()
-        found = any(part.get_content() == data
-                    for m in msgs for part in m.iter_attachments())
-        if not found:
+        if not capture_common.carries_attachment(msgs, attachment):
             sys.exit("mail-check: no message carries %s as attachment" % attachment)
 
 
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("mkfile")
-    p.add_argument("path")
-    p.add_argument("size", type=int)
-    p.add_argument("seed", type=int)
+    capture_common.add_mkfile_parser(sub)
     p = sub.add_parser("http-server")
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)

@@ -44,6 +44,10 @@ HELPER="$SCRIPT_DIR/gen-pcaps-helper.py"
 PY=${PYTHON:-python3}
 # aiosmtpd comes from Debian's python3-aiosmtpd, i.e. for Debian's own python3
 SMTP_PY=${SMTP_PYTHON:-/usr/bin/python3}
+LOG_PREFIX=gen-pcaps
+RUN_TIMEOUT=30   # every client bounded in time (run)
+# shellcheck source-path=SCRIPTDIR source=lib-capture.sh
+source "$SCRIPT_DIR/lib-capture.sh"
 
 ALL_GROUPS=(http dns ftp tcp-bulk udp-misc ftp80 smb tftp smtp http21)
 NEW_GROUPS=(ftp80 smb tftp smtp http21)
@@ -57,7 +61,7 @@ for arg in "$@"; do
     --no-netns) USE_NETNS=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
     --raw-checksums) FIX_CSUM=0 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h|--help) show_help "$0"; exit 0 ;;
     all) SELECTED+=("${ALL_GROUPS[@]}") ;;
     new) SELECTED+=("${NEW_GROUPS[@]}") ;;
     -*) echo "unknown argument: $arg" >&2; exit 2 ;;
@@ -69,66 +73,22 @@ done
 ((${#SELECTED[@]})) || SELECTED=("${ALL_GROUPS[@]}")
 want() { [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
 
-log() { printf '[gen-pcaps] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 # ---------------------------------------------------------------- packages
-ensure_packages() {
-  export PATH="$PATH:/usr/sbin:/sbin"
-  local missing=()
-  need() {  # need COMMAND DEBIAN-PACKAGE
-    command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 ]] || missing+=("$2")
-  }
-  need tcpdump tcpdump; need ip iproute2; need ss iproute2; need ethtool ethtool
-  need unshare util-linux; need tcprewrite tcpreplay
-  command -v "$PY" >/dev/null 2>&1 || missing+=(python3)
+need_selected() {  # called by ensure_packages (lib-capture.sh)
   if want http || want ftp || want ftp80 || want http21; then need curl curl; fi
   if want dns; then need dnsmasq dnsmasq-base; need dig bind9-dnsutils; fi
   if want ftp || want ftp80; then need vsftpd vsftpd; fi
   if want udp-misc; then need ping iputils-ping; fi
   if want smb; then need smbd samba; need smbpasswd samba-common-bin; need smbclient smbclient; fi
-  if want tftp; then
-    # netkit's tftp/tftpd install the same command names with other options
-    timeout 5 in.tftpd -V </dev/null 2>&1 | grep -q tftp-hpa || missing+=(tftpd-hpa)
-    timeout 5 tftp -V </dev/null 2>&1 | grep -q tftp-hpa || missing+=(tftp-hpa)
-  fi
-  if want smtp; then
-    need swaks swaks
-    "$SMTP_PY" -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
-  fi
-  if ((${#missing[@]})); then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    if [[ $(id -u) -ne 0 ]]; then
-      die "missing packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})"
-    fi
-    log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the packages' own services (vsftpd, smbd, tftpd-hpa, ...) from starting:
-    # Debian images normally have such a policy-rc.d already; we only use our own
-    # instances inside the network namespace.
-    local own_policy=0 rc=0
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      own_policy=1
-    fi
-    apt-get update -qq >/dev/null || rc=$?
-    ((rc)) || apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
-    ((own_policy)) && rm -f /usr/sbin/policy-rc.d
-    ((rc == 0)) || die "apt-get failed (exit $rc) installing: ${missing[*]}"
-  fi
+  if want tftp; then need_tftp_hpa; fi
+  if want smtp; then need_aiosmtpd; fi
 }
 
 if [[ ${GEN_PCAPS_IN_NETNS:-0} != 1 ]]; then
   ensure_packages
   [[ $(id -u) -eq 0 ]] || die "must run as root (tcpdump on lo, vsftpd, network namespace)"
   if ((USE_NETNS)); then
-    if unshare --net true 2>/dev/null; then
-      log "re-running inside a private network namespace (unshare --net)"
-      GEN_PCAPS_START=$(date +%s.%N)
-      export GEN_PCAPS_IN_NETNS=1 GEN_PCAPS_START
-      exec unshare --net -- bash "$0" "$@"
-    fi
+    if unshare --net true 2>/dev/null; then netns_reexec GEN_PCAPS "$0" "$@"; fi
     log "WARNING: unshare --net not permitted; using the host loopback (big frames, offloaded checksums)"
   fi
 else
@@ -138,96 +98,31 @@ START=${GEN_PCAPS_START:-$(date +%s.%N)}
 
 # ---------------------------------------------------------------- loopback
 if [[ ${GEN_PCAPS_IN_NETNS:-0} == 1 ]]; then
-  ip link set lo up
-  ip link set lo mtu 1500
-  # Software segmentation: frames <= MTU in the pcap.
-  ethtool -K lo tso off gso off gro off >/dev/null 2>&1 \
-    || log "WARNING: ethtool -K lo failed; frames may exceed 1514 bytes"
+  setup_loopback
   ip -6 addr show dev lo | grep -q '::1' || ip -6 addr add ::1/128 dev lo 2>/dev/null || true
 fi
 
-# ---------------------------------------------------------------- process handling
-TMP=$(mktemp -d /tmp/gen-pcaps.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -f "$OUT"/*.pcap.tmp
-  if ((KEEP_TMP)); then log "temporary files kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# ---------------------------------------------------------------- process handling, capture
+setup_tmp gen-pcaps
 
-stop_pid() {  # stop one process we started, by PID
-  local pid=$1
-  if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
-  local _
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-port_free() {  # port_free tcp|udp PORT: die if something already listens there
-  local flag
-  [[ $1 == tcp ]] && flag=-Hltn || flag=-Hlun
-  if ss $flag "sport = :$2" | grep -q .; then
-    die "$1 port $2 is already in use (another process; use the default netns mode)"
-  fi
-}
-
-wait_listen() {  # wait_listen tcp|udp PORT  (uses ss: sends no packet)
-  local proto=$1 port=$2 flag _
-  [[ $proto == tcp ]] && flag=-Hltn || flag=-Hlun
-  for _ in $(seq 100); do
-    if ss $flag "sport = :$port" | grep -q .; then return 0; fi
-    sleep 0.1
-  done
-  die "nothing listening on $proto port $port"
-}
-
-CAP_PID=""
 CAP_NAME=""
 cap_start() {  # cap_start NAME 'bpf filter'
   CAP_NAME=$1
-  local filter=$2 _
-  rm -f "$OUT/$CAP_NAME.pcap.tmp"
-  # -Z root: keep writing to the root-owned tree; -U + --immediate-mode: no packet is
-  # left in a TPACKET_V3 block (the default 1 s block timeout) when tcpdump gets SIGINT
-  tcpdump -i lo -n -U --immediate-mode -Z root -w "$OUT/$CAP_NAME.pcap.tmp" "$filter" \
-    2>"$TMP/tcpdump-$CAP_NAME.log" &
-  CAP_PID=$!
-  PIDS+=("$CAP_PID")
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$TMP/tcpdump-$CAP_NAME.log" 2>/dev/null && break
-    kill -0 "$CAP_PID" 2>/dev/null || die "tcpdump failed: $(cat "$TMP/tcpdump-$CAP_NAME.log")"
-    sleep 0.05
-  done
-  sleep 0.2
+  tcpdump_start "$OUT/$CAP_NAME.pcap.tmp" "$TMP/tcpdump-$CAP_NAME.log" "$2"
 }
 cap_stop() {
-  sleep 0.5  # let the last packets (FIN/ACK, TIME_WAIT ACKs) through
-  kill -INT "$CAP_PID" 2>/dev/null || true
-  wait "$CAP_PID" 2>/dev/null || true
+  tcpdump_stop
   if ((FIX_CSUM)); then
-    # loopback leaves TCP/UDP checksums to (non-existent) offload, i.e. partial
-    # sums in the capture: recompute IPv4/IPv6 TCP/UDP/ICMP checksums.
-    tcprewrite --fixcsum -i "$OUT/$CAP_NAME.pcap.tmp" -o "$OUT/$CAP_NAME.pcap"
+    fix_checksums "$OUT/$CAP_NAME.pcap.tmp" "$OUT/$CAP_NAME.pcap"
     rm -f "$OUT/$CAP_NAME.pcap.tmp"
   else
     mv -f "$OUT/$CAP_NAME.pcap.tmp" "$OUT/$CAP_NAME.pcap"
   fi
   local n
-  n=$(tcpdump -r "$OUT/$CAP_NAME.pcap" -n 2>/dev/null | wc -l)
+  n=$(pcap_count "$OUT/$CAP_NAME.pcap")
   log "$CAP_NAME.pcap: $n packets, $(stat -c %s "$OUT/$CAP_NAME.pcap") bytes"
   ((n > 0)) || die "$CAP_NAME.pcap is empty"
 }
-
-run() { timeout 30 "$@"; }  # every client bounded in time
 
 mkdir -p "$OUT"
 WWW="$TMP/www"
@@ -440,26 +335,7 @@ smb_conf() {
   server role = standalone server
   interfaces = 127.0.0.1
   bind interfaces only = yes
-  smb ports = $port
-  disable netbios = yes
-  server min protocol = SMB2_02
-  client min protocol = SMB2_02
-  server smb encrypt = $encrypt
-  map to guest = never
-  passdb backend = tdbsam:$d/private/passdb.tdb
-  private dir = $d/private
-  lock directory = $d/lock
-  state directory = $d/state
-  cache directory = $d/cache
-  pid directory = $d/run
-  ncalrpc dir = $d/ncalrpc
-  log file = $d/log/smbd-$port.%m
-  log level = 1
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
-  usershare path =
+$(smb_global_common "$port" "$d" "$port" "$encrypt")
 
 [data]
   path = $d/share
@@ -666,6 +542,5 @@ the Debian packages the selected groups need. `synth/` holds synthesised capture
 | `smtp.pcap` | aiosmtpd 1.4.3 (Debian `python3-aiosmtpd`, Mailbox handler; banner `220 localhost Python SMTP 1.4.3`, EHLO reply 8BITMIME and HELP only: no PIPELINING, CHUNKING or STARTTLS) on 127.0.0.1:25 with swaks 20201014 (`EHLO client.example.test`). Flow 1: MAIL FROM alice@example.test, RCPT TO bob@example.test, DATA: Subject `quarterly report`, multipart/mixed with a text part and attachment `report8k.bin` (8192 B, application/octet-stream, base64). Flow 2: RCPT TO carol@example.test and dave@example.test, Subject `lunch`, plain text. Both end with QUIT/221; Date and Message-Id differ per run. 2 TCP flows. Made by `scripts/gen-pcaps.sh smtp`. |
 EOF
 
-END=$(date +%s.%N)
-log "done in $(awk -v s="$START" -v e="$END" 'BEGIN{printf "%.1f", e-s}') s; files:"
+log "done in $(elapsed) s; files:"
 ls -l "$OUT"/*.pcap >&2

@@ -33,10 +33,7 @@ Every network operation has a timeout; servers exit by themselves.
 import argparse
 import base64
 import datetime
-import email
-import email.policy
 import email.utils
-import http.server
 import json
 import mailbox
 import os
@@ -46,6 +43,10 @@ import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture_common  # noqa: E402
+from capture_common import mkfile  # noqa: E402
 
 # ---------------------------------------------------------------- scenario metadata
 # One entry per pcap in pcaps/scenarios/; gen-scenarios.sh makes the captures with
@@ -309,11 +310,6 @@ SCENARIOS = [
 
 
 # ---------------------------------------------------------------- content
-def mkfile(path, size, seed):
-    with open(path, "wb") as f:
-        f.write(random.Random(seed).randbytes(size))
-
-
 WORDS = (
     "the project team report meeting schedule update review budget plan draft status "
     "customer order delivery invoice quarter result numbers please find attached below "
@@ -344,13 +340,8 @@ def b64(size, seed):
 
 
 # ---------------------------------------------------------------- http server
-class Handler(http.server.SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(capture_common.UploadHandler):
     server_version = "nginx"
-    sys_version = ""
-
-    def log_message(self, fmt, *args):
-        pass
 
     def date_time_string(self, timestamp=None):
         if timestamp is None and self.server.clock is not None:
@@ -358,41 +349,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return email.utils.formatdate(base + time.time() - t0, usegmt=True)
         return super().date_time_string(timestamp)
 
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", "0"))
-        remaining, chunks = length, []
-        while remaining > 0:
-            chunk = self.rfile.read(min(65536, remaining))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        body = b"".join(chunks)
-        name = os.path.basename(self.path.split("?", 1)[0]) or "upload"
-        with open(os.path.join(self.server.upload_dir, name + ".bin"), "wb") as f:
-            f.write(body)
-        reply = b'{"status":"ok","stored":%d}\n' % len(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+    def upload_reply(self, stored):
+        return 200, "application/json", b'{"status":"ok","stored":%d}\n' % stored
 
 
 def http_server(bind, port, directory, lifetime, clock):
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-
-    os.chdir(directory)
-    srv = Server((bind, port), Handler)
-    srv.upload_dir = os.path.join(directory, "uploads")
-    srv.clock = (iso_to_us(clock) / 1e6, time.time()) if clock else None
-    os.makedirs(srv.upload_dir, exist_ok=True)
-    srv.timeout = 0.5
-    deadline = time.monotonic() + lifetime
-    while time.monotonic() < deadline:
-        srv.handle_request()
-    srv.server_close()
+    clock = (iso_to_us(clock) / 1e6, time.time()) if clock else None
+    capture_common.serve_http(Handler, bind, port, directory, lifetime, clock=clock)
 
 
 # ---------------------------------------------------------------- raw TCP / UDP
@@ -417,16 +380,7 @@ def raw_server(bind, port, reply_size, seed, out, lifetime):
 
 def raw_client(server, port, size, seed):
     data = random.Random(seed).randbytes(size)
-    s = socket.create_connection((server, port), timeout=10)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    reply = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        reply += b
-    s.close()
+    reply = capture_common.send_read_reply((server, port), data)
     print("raw-client: sent %d bytes, got %d" % (size, len(reply)))
 
 
@@ -498,14 +452,11 @@ def dns_tunnel(server, port, path, domain, chunk, seed, gap):
 
 # ---------------------------------------------------------------- mail check
 def mail_check(maildir, count, attachments):
-    msgs = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
-            for m in mailbox.Maildir(maildir, create=False)]
+    msgs = capture_common.maildir_messages(maildir)
     if len(msgs) != count:
         sys.exit("mail-check: %d messages, expected %d" % (len(msgs), count))
     for path in attachments or []:
-        with open(path, "rb") as f:
-            data = f.read()
-        if not any(part.get_content() == data for m in msgs for part in m.iter_attachments()):
+        if not capture_common.carries_attachment(msgs, path):
             sys.exit("mail-check: no message carries %s as attachment" % path)
     sizes = sorted(len(m.as_bytes()) for m in mailbox.Maildir(maildir, create=False))
     print("mail-check: %d messages, sizes %s" % (len(msgs), sizes))
@@ -680,10 +631,7 @@ def check(sensor, directory, files):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("mkfile")
-    p.add_argument("path")
-    p.add_argument("size", type=int)
-    p.add_argument("seed", type=int)
+    capture_common.add_mkfile_parser(sub)
     p = sub.add_parser("mktext")
     p.add_argument("path")
     p.add_argument("size", type=int)

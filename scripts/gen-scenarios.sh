@@ -53,6 +53,10 @@ HELPER="$SCRIPT_DIR/gen-scenarios-helper.py"
 PY=${PYTHON:-python3}
 SMTP_PY=${SMTP_PYTHON:-/usr/bin/python3}   # aiosmtpd is Debian's python3-aiosmtpd
 SENSOR=${SENSOR:-$ROOT/target/release/exfil-sensor}
+LOG_PREFIX=gen-scenarios
+RUN_TIMEOUT=60   # every client bounded in time (run)
+# shellcheck source-path=SCRIPTDIR source=lib-capture.sh
+source "$SCRIPT_DIR/lib-capture.sh"
 
 ALL=(ftp-upload ftp-port80 tftp-put smb-put smb-8445 smtp-offhours dns-tunnel
      smtp-volume-ws16 staging raw-4444 http-header-stuffing non-dns-53
@@ -79,7 +83,7 @@ for arg in "$@"; do
     --keep-tmp) KEEP_TMP=1 ;;
     --check) CHECK=1 ;;
     --check-only) CHECK=1; GENERATE=0 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h|--help) show_help "$0"; exit 0 ;;
     all) SELECTED+=("${ALL[@]}") ;;
     -*) echo "unknown argument: $arg" >&2; exit 2 ;;
     *)
@@ -90,9 +94,6 @@ done
 ((${#SELECTED[@]})) || SELECTED=("${ALL[@]}")
 want() { [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
 want_any() { local s; for s in "$@"; do want "$s" && return 0; done; return 1; }
-
-log() { printf '[gen-scenarios] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 run_check() {
   local files=() s
@@ -105,104 +106,31 @@ run_check() {
 if ((!GENERATE)); then run_check; exit $?; fi
 
 # ---------------------------------------------------------------- packages
-ensure_packages() {
-  export PATH="$PATH:/usr/sbin:/sbin"
-  local missing=()
-  need() {  # need COMMAND DEBIAN-PACKAGE
-    command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 ]] || missing+=("$2")
-  }
-  need tcpdump tcpdump; need ip iproute2; need ss iproute2; need ethtool ethtool
-  need unshare util-linux; need tcprewrite tcpreplay
+need_selected() {  # called by ensure_packages (lib-capture.sh)
   need editcap wireshark-common; need mergecap wireshark-common
-  command -v "$PY" >/dev/null 2>&1 || missing+=(python3)
   if want_any ftp-upload ftp-port80 backup-allowlisted; then need vsftpd vsftpd; need curl curl; fi
   if want_any staging large-download http-header-stuffing smtp-volume-ws16; then need curl curl; fi
   if want_any smb-put smb-8445 staging internal-smb-copy; then
     need smbd samba; need smbpasswd samba-common-bin; need smbclient smbclient
   fi
-  if want tftp-put; then
-    # netkit's tftp/tftpd install the same command names with other options
-    timeout 5 in.tftpd -V </dev/null 2>&1 | grep -q tftp-hpa || missing+=(tftpd-hpa)
-    timeout 5 tftp -V </dev/null 2>&1 | grep -q tftp-hpa || missing+=(tftp-hpa)
-  fi
-  if want_any smtp-offhours smtp-volume-ws16 mail-relay; then
-    need swaks swaks
-    "$SMTP_PY" -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
-  fi
+  if want tftp-put; then need_tftp_hpa; fi
+  if want_any smtp-offhours smtp-volume-ws16 mail-relay; then need_aiosmtpd; fi
   if want_any dns-tunnel normal-dns; then need dnsmasq dnsmasq-base; need dig bind9-dnsutils; fi
-  if ((${#missing[@]})); then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    if [[ $(id -u) -ne 0 ]]; then
-      die "missing packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})"
-    fi
-    log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    local own_policy=0 rc=0
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      own_policy=1
-    fi
-    apt-get update -qq >/dev/null || rc=$?
-    ((rc)) || apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
-    ((own_policy)) && rm -f /usr/sbin/policy-rc.d
-    ((rc == 0)) || die "apt-get failed (exit $rc) installing: ${missing[*]}"
-  fi
 }
 
 if [[ ${GEN_SCEN_IN_NETNS:-0} != 1 ]]; then
   [[ $(id -u) -eq 0 ]] || die "must run as root (network namespace, tcpdump, servers on ports < 1024)"
   ensure_packages
   unshare --net true 2>/dev/null || die "unshare --net is not permitted here (the scenarios need a private network namespace)"
-  log "re-running inside a private network namespace (unshare --net)"
-  GEN_SCEN_START=$(date +%s.%N)
-  export GEN_SCEN_IN_NETNS=1 GEN_SCEN_START
-  exec unshare --net -- bash "$0" "$@"
+  netns_reexec GEN_SCEN "$0" "$@"
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 START=${GEN_SCEN_START:-$(date +%s.%N)}
 
-ip link set lo up
-ip link set lo mtu 1500
-ethtool -K lo tso off gso off gro off >/dev/null 2>&1 \
-  || log "WARNING: ethtool -K lo failed; frames may exceed 1514 bytes"
+setup_loopback
 
 # ---------------------------------------------------------------- process handling
-TMP=$(mktemp -d /tmp/gen-scenarios.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -f "$OUT"/*.pcap.tmp
-  if ((KEEP_TMP)); then log "temporary files kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {  # stop one process we started, by PID
-  local pid=$1 _
-  if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-wait_listen() {  # wait_listen tcp|udp PORT  (uses ss: sends no packet)
-  local flag _
-  [[ $1 == tcp ]] && flag=-Hltn || flag=-Hlun
-  for _ in $(seq 100); do
-    if ss $flag "sport = :$2" | grep -q .; then return 0; fi
-    sleep 0.1
-  done
-  die "nothing listening on $1 port $2"
-}
-
-run() { timeout 60 "$@"; }  # every client bounded in time
+setup_tmp gen-scenarios
 
 # ---------------------------------------------------------------- addresses
 lo_of() {  # the loopback address standing in for a scenario address
@@ -236,32 +164,18 @@ unpair() {
 }
 
 # ---------------------------------------------------------------- capture and rewrite
-CAP_PID=""
 CAP_RAW=""
 CAP_LOG=""
 cap_start() {  # cap_start NAME 'bpf filter'  -> $TMP/NAME.raw.pcap
   CAP_RAW="$TMP/$1.raw.pcap"
   CAP_LOG="$TMP/tcpdump-$1.log"
-  local log=$CAP_LOG _
-  rm -f "$CAP_RAW"
-  # -B: a 64 MiB kernel buffer, or a loopback burst (1 MiB in ~10 ms) drops packets;
-  # -U + --immediate-mode: nothing left in a buffer block at SIGINT
-  tcpdump -i lo -n -B 65536 -U --immediate-mode -Z root -w "$CAP_RAW" "$2" 2>"$log" &
-  CAP_PID=$!
-  PIDS+=("$CAP_PID")
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$log" 2>/dev/null && break
-    kill -0 "$CAP_PID" 2>/dev/null || die "tcpdump failed: $(cat "$log")"
-    sleep 0.05
-  done
-  sleep 0.2
+  # -B: a 64 MiB kernel buffer, or a loopback burst (1 MiB in ~10 ms) drops packets
+  tcpdump_start "$CAP_RAW" "$CAP_LOG" "$2" -B 65536
 }
 cap_stop() {
-  sleep 0.5  # the last FIN/ACKs
-  kill -INT "$CAP_PID" 2>/dev/null || true
-  wait "$CAP_PID" 2>/dev/null || true
+  tcpdump_stop
   local n
-  n=$(tcpdump -r "$CAP_RAW" -n 2>/dev/null | wc -l)
+  n=$(pcap_count "$CAP_RAW")
   ((n > 0)) || die "$(basename "$CAP_RAW") is empty"
   grep -q '^0 packets dropped by kernel' "$CAP_LOG" \
     || die "$(basename "$CAP_RAW"): tcpdump lost packets: $(grep dropped "$CAP_LOG" | tr '\n' ' ')"
@@ -272,7 +186,7 @@ cap_stop() {
 finish() {
   local raw=$1 out=$2 when=$3 delta
   shift 3
-  tcprewrite --pnat="$(pnat_of "$@")" --fixcsum -i "$raw" -o "$raw.rw"
+  fix_checksums "$raw" "$raw.rw" --pnat="$(pnat_of "$@")"
   delta=$("$PY" "$HELPER" delta "$raw.rw" "$when")
   editcap -F pcap -t "$delta" "$raw.rw" "$out"
   rm -f "$raw.rw"
@@ -282,7 +196,7 @@ publish() {  # publish FILE PART...: merge (or copy) parts into pcaps/scenarios/
   shift
   if (($# == 1)); then cp "$1" "$OUT/$file.tmp"; else mergecap -F pcap -w "$OUT/$file.tmp" "$@"; fi
   mv -f "$OUT/$file.tmp" "$OUT/$file"
-  n=$(tcpdump -r "$OUT/$file" -n 2>/dev/null | wc -l)
+  n=$(pcap_count "$OUT/$file")
   log "$file: $n packets, $(stat -c %s "$OUT/$file") bytes"
 }
 single() {  # single NAME LOCAL-TIME IP...: the last capture is the whole scenario
@@ -425,26 +339,7 @@ smb_conf() {
   # lo has 127.0.0.1/8 only: listen on the wildcard address (of this namespace)
   interfaces = lo
   bind interfaces only = no
-  smb ports = $port
-  disable netbios = yes
-  server min protocol = SMB2_02
-  client min protocol = SMB2_02
-  server smb encrypt = off
-  map to guest = never
-  passdb backend = tdbsam:$d/private/passdb.tdb
-  private dir = $d/private
-  lock directory = $d/lock
-  state directory = $d/state
-  cache directory = $d/cache
-  pid directory = $d/run
-  ncalrpc dir = $d/ncalrpc
-  log file = $d/log/smbd-$name.%m
-  log level = 1
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
-  usershare path =
+$(smb_global_common "$port" "$d" "$name" off)
 
 [$share]
   path = $d/share-$name
@@ -806,6 +701,5 @@ for s in "${ALL[@]}"; do
 done
 "$PY" "$HELPER" docs --dir "$OUT"
 
-END=$(date +%s.%N)
-log "done in $(awk -v s="$START" -v e="$END" 'BEGIN{printf "%.1f", e-s}') s; $(du -sb "$OUT" | cut -f1) bytes in pcaps/scenarios"
+log "done in $(elapsed) s; $(du -sb "$OUT" | cut -f1) bytes in pcaps/scenarios"
 if ((CHECK)); then run_check; fi
