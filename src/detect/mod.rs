@@ -17,7 +17,6 @@ pub use record::FlowRecord;
 pub struct DetectStage {}
 
 impl DetectStage {
-
     /// Judge every batch and pass it on; the output thread outlives this one.
     pub fn run(mut self, rx: Receiver<OutMsg>, tx: Sender<OutMsg>) {
         for OutMsg(mut events) in rx.iter() {
@@ -32,8 +31,10 @@ impl DetectStage {
         for ev in events.iter_mut() {
             match ev {
                 OutEvent::FlowEnd(e) => {
-                    let rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
-                    e.process = rec.process.clone();
+                    let mut rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
+                    // Joined upstream by the endpoint stage (crate::endpoint) when a feed
+                    // is configured; interim records arrive with theirs already set.
+                    rec.process = e.process.clone();
                 }
                 OutEvent::Interim(_) => {}
                 OutEvent::App(..) | OutEvent::Alert(_) => {}

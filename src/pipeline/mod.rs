@@ -1,4 +1,4 @@
-//! Wiring: capture thread → N workers (sharded) → output thread.
+//! Wiring: capture thread → N workers (sharded) → [endpoint join] → detection → output thread.
 
 pub mod batch;
 pub mod dispatch;
@@ -9,6 +9,7 @@ use crate::capture::{files, live};
 use crate::config::Config;
 use crate::decode::Defragmenter;
 use crate::detect::DetectStage;
+use crate::endpoint::EndpointStage;
 use crate::flow::table::{FlowTable, TableConfig};
 use crate::flow::{EndReason, Flow};
 use crate::output::writer::EveWriter;
@@ -73,6 +74,13 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
 
     let stats = Arc::new(StatsHub::new(workers_n));
+    // Endpoint feeds open here too (a bad file or socket path fails before any thread runs).
+    let endpoint = EndpointStage::open(
+        &cfg.endpoint,
+        cfg.output.community_id_seed,
+        matches!(source, Source::Live(_)),
+        stats.clone(),
+    )?;
     // Messages are batches (up to a worker batch's events, or 64 flushed flows): 256 of
     // them bound what waits for the output thread to a few MB.
     let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
@@ -90,6 +98,15 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(256);
     let detect = DetectStage::default();
     let det_handle = spawn("detect", move || detect.run(det_rx, out_tx))?;
+    // With endpoint telemetry, its stage sits between the workers and the detectors, so
+    // every flow is judged with its process already joined.
+    let (det_tx, ep_handle) = match endpoint {
+        Some(st) => {
+            let (tx, rx) = crossbeam_channel::bounded::<OutMsg>(256);
+            (tx, Some(spawn("endpoint", move || st.run(rx, det_tx))?))
+        }
+        None => (det_tx, None),
+    };
 
     let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded();
     let table_cfg = TableConfig {
@@ -168,8 +185,11 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             eprintln!("exfil-sensor: a worker thread panicked; its flows are lost (see stats)");
         }
     }
-    // The workers held the last senders: the detection stage drains and ends, then the
-    // output thread writes the final stats event and exits.
+    // The workers held the last senders: the endpoint and detection stages drain and end,
+    // then the output thread writes the final stats event and exits.
+    if ep_handle.is_some_and(|h| h.join().is_err()) {
+        eprintln!("exfil-sensor: the endpoint thread panicked; flows it held are lost");
+    }
     if det_handle.join().is_err() {
         eprintln!("exfil-sensor: the detection thread panicked; alerts may be missing");
     }
