@@ -28,8 +28,11 @@ pub struct EndpointConfig {
     /// JSON lines of endpoint records (`--endpoint-events`): read whole before any flow is
     /// judged in replay; followed like `tail -F` (from its end) in live capture.
     pub events_file: Option<PathBuf>,
-    /// Unix socket that shippers stream newline-delimited JSON records to.
+    /// Unix socket that shippers send newline-delimited JSON records to.
     pub socket: Option<PathBuf>,
+    /// `stream` (connections, e.g. socat, Logstash via socat, NXLog `UDSType stream`) or
+    /// `dgram` (NXLog `om_uds` and rsyslog `omuxsock` by default).
+    pub socket_type: SocketType,
     /// Most shippers connected to the socket at once.
     pub max_clients: usize,
     /// Largest difference between a record's time and its flow's first packet (ms):
@@ -47,11 +50,20 @@ pub struct EndpointConfig {
     pub hold_max_flows: usize,
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SocketType {
+    #[default]
+    Stream,
+    Dgram,
+}
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {
             events_file: None,
             socket: None,
+            socket_type: SocketType::Stream,
             max_clients: 64,
             tolerance_ms: 5000,
             retention_secs: 900,
@@ -331,6 +343,8 @@ mod tests {
         assert!(e.contains("endpoint.max_records"), "{e}");
         let e = Config::parse("[endpoint]\ntolerance = 5\n").unwrap_err();
         assert!(e.contains("tolerance"), "{e}");
+        let e = Config::parse("[endpoint]\nsocket_type = \"seqpacket\"\n").unwrap_err();
+        assert!(e.contains("socket_type") && e.contains("dgram"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //!   rotation (rename + new file: the old one is read to its end first) and truncation
 //!   (copytruncate: reading restarts at 0), and waits for a file that does not exist yet.
 //! - [`listen`]: a unix stream socket for shippers, newline-delimited JSON, several clients
-//!   at once (one thread each, bounded by `endpoint.max_clients`).
+//!   at once (one thread each, bounded by `endpoint.max_clients`); or [`listen_dgram`], a
+//!   datagram socket, one or more lines per datagram (what NXLog's `om_uds` and rsyslog's
+//!   `omuxsock` send by default).
 //!
 //! Lines are capped at [`MAX_LINE`] bytes: a longer one is reported as such and skipped to
 //! its newline, so a stray binary stream cannot grow a buffer without bound.
@@ -17,7 +19,7 @@ use memchr::memchr;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -341,19 +343,28 @@ pub fn follow(
         .map_err(|e| format!("cannot start endpoint follower thread: {e}"))
 }
 
-/// Bind the shippers' socket. A leftover socket file from an earlier run is replaced;
-/// one that a running process still answers on, or any other kind of file, is an error.
-fn bind(path: &Path) -> Result<UnixListener, String> {
+/// Make way for the shippers' socket. A leftover socket file from an earlier run is
+/// removed; one that a running process still answers on, or any other kind of file, is
+/// an error.
+fn clear_path(path: &Path) -> Result<(), String> {
     let what = || format!("endpoint.socket {}", path.display());
     if let Ok(m) = std::fs::symlink_metadata(path) {
         if !m.file_type().is_socket() {
             return Err(format!("{}: exists and is not a socket", what()));
         }
-        if UnixStream::connect(path).is_ok() {
+        let live = UnixStream::connect(path).is_ok()
+            || UnixDatagram::unbound().is_ok_and(|d| d.connect(path).is_ok());
+        if live {
             return Err(format!("{}: another process is listening on it", what()));
         }
         std::fs::remove_file(path).map_err(|e| format!("{}: {e}", what()))?;
     }
+    Ok(())
+}
+
+fn bind(path: &Path) -> Result<UnixListener, String> {
+    clear_path(path)?;
+    let what = || format!("endpoint.socket {}", path.display());
     let l = UnixListener::bind(path).map_err(|e| format!("{}: {e}", what()))?;
     l.set_nonblocking(true)
         .map_err(|e| format!("{}: {e}", what()))?;
@@ -405,6 +416,51 @@ pub fn listen(
             }
             for h in clients {
                 let _ = h.join();
+            }
+            let _ = std::fs::remove_file(&path);
+        })
+        .map_err(|e| format!("cannot start endpoint socket thread: {e}"))
+}
+
+/// Largest datagram read whole; a longer one arrives cut and is counted as malformed.
+const MAX_DATAGRAM: usize = MAX_LINE;
+
+/// Receive datagrams on a unix socket until `stop`: each holds one or more lines, and its
+/// end ends its last line. Any number of senders; no connections to track.
+pub fn listen_dgram(
+    path: PathBuf,
+    tx: Sender<LineBatch>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, String> {
+    clear_path(&path)?;
+    let what = format!("endpoint.socket {}", path.display());
+    let sock = UnixDatagram::bind(&path).map_err(|e| format!("{what}: {e}"))?;
+    sock.set_read_timeout(Some(POLL))
+        .map_err(|e| format!("{what}: {e}"))?;
+    thread::Builder::new()
+        .name("endpoint-dgram".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            let mut batch = LineBatch::new(Arc::from(format!("{} datagram", path.display())), 1);
+            let mut split = LineSplitter::default();
+            while !stop.load(Ordering::Relaxed) {
+                match sock.recv(&mut buf) {
+                    Ok(n) => {
+                        let mut r = &buf[..n];
+                        while split.read(&mut r, &mut batch).unwrap_or(0) > 0 {}
+                        split.finish(&mut batch);
+                        send(&tx, &mut batch);
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => {
+                        eprintln!("exfil-sensor: {what}: {e}");
+                        thread::sleep(POLL);
+                    }
+                }
             }
             let _ = std::fs::remove_file(&path);
         })
@@ -637,6 +693,29 @@ mod tests {
         h.join().unwrap();
         assert!(!path.exists(), "socket file removed at the end");
         drop(a);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn datagram_socket_takes_lines_from_any_sender() {
+        let dir = tempdir("dgram");
+        let path = dir.join("endpoint.sock");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let h = listen_dgram(path.clone(), tx.clone(), stop.clone()).unwrap();
+        let e = listen(path.clone(), tx, stop.clone(), Arc::default(), 1).unwrap_err();
+        assert!(e.contains("another process is listening"), "{e}");
+        let a = UnixDatagram::unbound().unwrap();
+        let b = UnixDatagram::unbound().unwrap();
+        a.send_to(b"a-1", &path).unwrap();
+        b.send_to(b"b-1\nb-2\n", &path).unwrap();
+        a.send_to(b"a-2\n", &path).unwrap();
+        let mut got = collect(&rx, 4);
+        got.sort();
+        assert_eq!(got, ["a-1", "a-2", "b-1", "b-2"]);
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap();
+        assert!(!path.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

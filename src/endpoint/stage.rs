@@ -11,7 +11,7 @@ use super::feed::{self, FeedCounters, LineBatch};
 use super::index::{Index, IndexConfig, Lookup};
 use super::parse::{parse_line, Parsed};
 use super::{Format, Process};
-use crate::config::EndpointConfig;
+use crate::config::{EndpointConfig, SocketType};
 use crate::detect::FlowRecord;
 use crate::output::{EndedFlow, OutEvent, OutMsg};
 use crate::stats::{lock, EndpointCounters, StatsHub};
@@ -190,13 +190,16 @@ impl EndpointStage {
             }
         }
         if let Some(p) = &cfg.socket {
-            let h = feed::listen(
-                p.clone(),
-                tx,
-                st.stop.clone(),
-                st.feed_counters.clone(),
-                cfg.max_clients,
-            )?;
+            let h = match cfg.socket_type {
+                SocketType::Stream => feed::listen(
+                    p.clone(),
+                    tx,
+                    st.stop.clone(),
+                    st.feed_counters.clone(),
+                    cfg.max_clients,
+                )?,
+                SocketType::Dgram => feed::listen_dgram(p.clone(), tx, st.stop.clone())?,
+            };
             st.feeds.push(h);
         }
         if !st.feeds.is_empty() {
