@@ -75,13 +75,6 @@ impl LineBatch {
         }));
     }
 
-    /// Empty the batch, keeping its buffers, to go on with the lines after it.
-    fn advance(&mut self) {
-        self.first_line += self.spans.len() as u64;
-        self.data.clear();
-        self.spans.clear();
-    }
-
     /// Hand the lines over and start the next batch after them.
     fn take(&mut self) -> LineBatch {
         let next = self.first_line + self.spans.len() as u64;
@@ -173,23 +166,42 @@ impl LineSplitter {
     }
 }
 
-/// Read a whole file (replay), calling `f` with each batch of lines.
-pub fn read_all(path: &Path, file: File, mut f: impl FnMut(&LineBatch)) -> io::Result<()> {
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut split = LineSplitter::default();
-    let mut batch = LineBatch::new(Arc::from(path.display().to_string()), 1);
-    while split.read(&mut r, &mut batch)? > 0 {
-        if batch.spans.len() >= BATCH_LINES {
-            // Used in place: no fresh buffer per batch for a file of a million lines.
-            f(&batch);
-            batch.advance();
+/// A whole file read in batches of lines (replay).
+pub struct FileLines {
+    r: BufReader<File>,
+    split: LineSplitter,
+    source: Arc<str>,
+    next_line: u64,
+    done: bool,
+}
+
+impl FileLines {
+    pub fn new(path: &Path, file: File) -> FileLines {
+        FileLines {
+            r: BufReader::with_capacity(1 << 20, file),
+            split: LineSplitter::default(),
+            source: Arc::from(path.display().to_string()),
+            next_line: 1,
+            done: false,
         }
     }
-    split.finish(&mut batch);
-    if !batch.is_empty() {
-        f(&batch);
+
+    /// Refill `b` with the next `max` lines or so (whole buffers: a few more); false when
+    /// the file has none left. `b`'s buffers are reused.
+    pub fn next(&mut self, b: &mut LineBatch, max: usize) -> io::Result<bool> {
+        b.source = self.source.clone();
+        b.first_line = self.next_line;
+        b.data.clear();
+        b.spans.clear();
+        while !self.done && b.spans.len() < max {
+            if self.split.read(&mut self.r, b)? == 0 {
+                self.split.finish(b);
+                self.done = true;
+            }
+        }
+        self.next_line += b.spans.len() as u64;
+        Ok(!b.is_empty())
     }
-    Ok(())
 }
 
 /// What the feeds saw, beyond lines: read by the stage for `stats.endpoint`.
@@ -553,6 +565,27 @@ mod tests {
             split_in_chunks(&input, 1000)[0].as_ref().unwrap().len(),
             MAX_LINE
         );
+    }
+
+    #[test]
+    fn file_lines_come_in_numbered_batches() {
+        let dir = tempdir("filelines");
+        let path = dir.join("records.json");
+        let text: String = (1..=10).map(|i| format!("line-{i}\n")).collect();
+        std::fs::write(&path, text + "last").unwrap();
+        let mut fl = FileLines::new(&path, File::open(&path).unwrap());
+        let mut b = LineBatch::new(Arc::from(""), 0);
+        let mut got = Vec::new();
+        while fl.next(&mut b, 4).unwrap() {
+            for (i, l) in lines_of(&b).into_iter().enumerate() {
+                got.push((b.first_line + i as u64, l.unwrap()));
+            }
+        }
+        assert_eq!(got.len(), 11);
+        assert_eq!(got[0], (1, "line-1".to_string()));
+        assert_eq!(got[10], (11, "last".to_string()));
+        assert!(!fl.next(&mut b, 4).unwrap() && b.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

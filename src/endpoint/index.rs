@@ -124,10 +124,20 @@ impl Names {
 }
 
 /// Interns [`Names`]. Bounded by clearing when full: records keep their `Arc`s, only the
-/// sharing with later records is lost.
-struct Interner {
+/// sharing with later records is lost. One per parsing thread (names are then shared
+/// within a thread's records, which is nearly all the sharing there is).
+pub struct Interner {
     table: HashTable<Arc<Names>>,
     state: ahash::RandomState,
+}
+
+impl Default for Interner {
+    fn default() -> Interner {
+        Interner {
+            table: HashTable::new(),
+            state: ahash::RandomState::new(),
+        }
+    }
 }
 
 const MAX_NAMES: usize = 65_536;
@@ -164,7 +174,9 @@ impl Interner {
     }
 }
 
-struct Slot {
+/// A record ready for the index: parsed, keyed and its strings interned. Made on any
+/// thread ([`Prepared::new`]), inserted on the index's.
+pub struct Prepared {
     key: Key,
     time_us: u64,
     pid: Option<u64>,
@@ -174,6 +186,26 @@ struct Slot {
     src_is_lo: bool,
     initiated: Option<bool>,
     format: Format,
+}
+
+impl Prepared {
+    pub fn new(names: &mut Interner, r: &RecordRef<'_>) -> Prepared {
+        let (key, src_is_lo) = Key::new(r.proto, r.src, r.dst);
+        Prepared {
+            key,
+            time_us: r.time_us,
+            pid: r.pid,
+            parent_pid: r.parent_pid,
+            names: names.get(r),
+            src_is_lo,
+            initiated: r.initiated,
+            format: r.format,
+        }
+    }
+}
+
+struct Slot {
+    r: Prepared,
     joined: bool,
 }
 
@@ -185,7 +217,6 @@ pub struct Index {
     /// (expiry time, slot): every live slot has exactly one entry, and slots are freed
     /// only by popping it, so the heap never holds a stale entry.
     heap: BinaryHeap<Reverse<(u64, u32)>>,
-    names: Interner,
     pub counts: IndexCounts,
 }
 
@@ -200,10 +231,6 @@ impl Index {
             free: Vec::new(),
             table: HashTable::new(),
             heap: BinaryHeap::new(),
-            names: Interner {
-                table: HashTable::new(),
-                state: ahash::RandomState::new(),
-            },
             counts: IndexCounts::default(),
         }
     }
@@ -216,25 +243,15 @@ impl Index {
         self.table.is_empty()
     }
 
-    pub fn insert(&mut self, r: &RecordRef<'_>) {
+    pub fn insert(&mut self, r: Prepared) {
         if self.len() >= self.cfg.max_records {
             if let Some(Reverse((_, s))) = self.heap.pop() {
                 self.remove(s);
                 self.counts.evicted += 1;
             }
         }
-        let (key, src_is_lo) = Key::new(r.proto, r.src, r.dst);
-        let slot = Slot {
-            key,
-            time_us: r.time_us,
-            pid: r.pid,
-            parent_pid: r.parent_pid,
-            names: self.names.get(r),
-            src_is_lo,
-            initiated: r.initiated,
-            format: r.format,
-            joined: false,
-        };
+        let (key, time_us) = (r.key, r.time_us);
+        let slot = Slot { r, joined: false };
         let idx = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(slot);
@@ -247,10 +264,9 @@ impl Index {
         };
         let slots = &self.slots;
         self.table.insert_unique(key.hash64(), idx, |&i| {
-            slots[i as usize].as_ref().map_or(0, |s| s.key.hash64())
+            slots[i as usize].as_ref().map_or(0, |s| s.r.key.hash64())
         });
-        let expiry = r
-            .time_us
+        let expiry = time_us
             .saturating_add(self.cfg.retention_us)
             .saturating_add(self.cfg.tolerance_us);
         self.heap.push(Reverse((expiry, idx)));
@@ -261,7 +277,7 @@ impl Index {
         let Some(slot) = self.slots[idx as usize].take() else {
             return;
         };
-        if let Ok(e) = self.table.find_entry(slot.key.hash64(), |&i| i == idx) {
+        if let Ok(e) = self.table.find_entry(slot.r.key.hash64(), |&i| i == idx) {
             e.remove();
         }
         self.free.push(idx);
@@ -310,7 +326,11 @@ impl Index {
         let mut best: Option<(bool, i128, u32, bool)> = None;
         let mut seen = false;
         for &i in self.table.iter_hash(key.hash64()) {
-            let Some(s) = self.slots[i as usize].as_ref().filter(|s| s.key == key) else {
+            let Some(s) = self.slots[i as usize]
+                .as_ref()
+                .map(|s| &s.r)
+                .filter(|s| s.key == key)
+            else {
                 continue;
             };
             seen = true;
@@ -337,11 +357,11 @@ impl Index {
             return Lookup::NoRecord;
         };
         s.joined = true;
-        Lookup::Joined(Arc::new(s.process(seed, initiated, skew)))
+        Lookup::Joined(Arc::new(s.r.process(seed, initiated, skew)))
     }
 }
 
-impl Slot {
+impl Prepared {
     fn process(&self, seed: u16, initiated: bool, skew_us: i128) -> Process {
         let n = &*self.names;
         let k = &self.key;
@@ -423,6 +443,11 @@ mod tests {
         }
     }
 
+    /// Prepare and insert, as the stage does.
+    fn add(ix: &mut Index, names: &mut Interner, r: &RecordRef<'_>) {
+        ix.insert(Prepared::new(names, r));
+    }
+
     fn joined(l: Lookup) -> Arc<Process> {
         match l {
             Lookup::Joined(p) => p,
@@ -433,14 +458,19 @@ mod tests {
     #[test]
     fn joins_before_and_after_within_tolerance() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         let (c, s) = (ep(1, 50000), ep(2, 21));
-        ix.insert(&rec(
-            c,
-            s,
-            T0 - 800_000,
-            r"C:\Windows\System32\FTP.EXE",
-            Some(true),
-        ));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(
+                c,
+                s,
+                T0 - 800_000,
+                r"C:\Windows\System32\FTP.EXE",
+                Some(true),
+            ),
+        );
         let p = joined(ix.join(6, c, s, T0));
         assert_eq!(p.name, "ftp.exe");
         assert_eq!(p.image, r"C:\Windows\System32\FTP.EXE");
@@ -450,7 +480,11 @@ mod tests {
         assert_eq!(p.record_time, T0 - 800_000);
         assert_eq!(p.community_id, community_id(0, 6, &c.0, &s.0, c.1, s.1));
         // A record 4.2 s after the start of another flow on the same tuple.
-        ix.insert(&rec(c, s, T0 + 104_200_000, "ftp.exe", None));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(c, s, T0 + 104_200_000, "ftp.exe", None),
+        );
         let p = joined(ix.join(6, c, s, T0 + 100 * S));
         assert_eq!(p.join.skew_ms, 4200);
         assert_eq!(p.join.orientation, "initiated", "its source is the client");
@@ -465,9 +499,18 @@ mod tests {
     #[test]
     fn skew_beyond_tolerance_is_reported() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         let (c, s) = (ep(1, 50000), ep(2, 21));
-        ix.insert(&rec(c, s, T0 + 5 * S + 1, "ftp.exe", Some(true)));
-        ix.insert(&rec(c, s, T0 - 7 * S, "ftp.exe", Some(true)));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(c, s, T0 + 5 * S + 1, "ftp.exe", Some(true)),
+        );
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(c, s, T0 - 7 * S, "ftp.exe", Some(true)),
+        );
         assert_eq!(ix.join(6, c, s, T0), Lookup::OutsideTolerance);
         assert_eq!(joined(ix.join(6, c, s, T0 + 1)).join.skew_ms, 5000);
     }
@@ -475,21 +518,27 @@ mod tests {
     #[test]
     fn inbound_records_join_in_either_orientation() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         let (c, s) = (ep(9, 41000), ep(2, 445));
         // Logged on the server: the accepting process, tuple as the connection runs.
-        ix.insert(&rec(
-            c,
-            s,
-            T0 + 300_000,
-            r"C:\Windows\System32\svchost.exe",
-            Some(false),
-        ));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(
+                c,
+                s,
+                T0 + 300_000,
+                r"C:\Windows\System32\svchost.exe",
+                Some(false),
+            ),
+        );
         let p = joined(ix.join(6, c, s, T0));
         assert_eq!(p.join.orientation, "inbound");
         assert_eq!(p.name, "svchost.exe");
         // Some shippers write an inbound record with the local end as the source.
         let mut ix = Index::new(cfg(100));
-        ix.insert(&rec(s, c, T0, "svchost.exe", None));
+        let mut nm = Interner::default();
+        add(&mut ix, &mut nm, &rec(s, c, T0, "svchost.exe", None));
         let p = joined(ix.join(6, c, s, T0));
         assert_eq!(p.join.orientation, "inbound");
         assert_eq!(p.community_id, community_id(0, 6, &c.0, &s.0, c.1, s.1));
@@ -498,10 +547,19 @@ mod tests {
     #[test]
     fn nearest_record_wins_and_initiator_is_preferred() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         let (c, s) = (ep(1, 50000), ep(2, 445));
-        ix.insert(&rec(c, s, T0 + 3_900_000, "decoy.exe", Some(true)));
-        ix.insert(&rec(c, s, T0 + 200_000, "real.exe", Some(true)));
-        ix.insert(&rec(c, s, T0, "server.exe", Some(false)));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(c, s, T0 + 3_900_000, "decoy.exe", Some(true)),
+        );
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(c, s, T0 + 200_000, "real.exe", Some(true)),
+        );
+        add(&mut ix, &mut nm, &rec(c, s, T0, "server.exe", Some(false)));
         let p = joined(ix.join(6, c, s, T0));
         assert_eq!(p.name, "real.exe");
         assert_eq!(p.join.skew_ms, 200);
@@ -510,9 +568,14 @@ mod tests {
     #[test]
     fn records_expire_after_retention_and_count_if_unused() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         let (c, s) = (ep(1, 50000), ep(2, 21));
-        ix.insert(&rec(c, s, T0, "a.exe", Some(true)));
-        ix.insert(&rec(ep(1, 50001), s, T0 + 10 * S, "b.exe", Some(true)));
+        add(&mut ix, &mut nm, &rec(c, s, T0, "a.exe", Some(true)));
+        add(
+            &mut ix,
+            &mut nm,
+            &rec(ep(1, 50001), s, T0 + 10 * S, "b.exe", Some(true)),
+        );
         joined(ix.join(6, c, s, T0));
         ix.expire(T0 + 65 * S); // retention 60 s + tolerance 5 s: the first is still due
         assert_eq!(ix.len(), 2);
@@ -530,15 +593,14 @@ mod tests {
     #[test]
     fn cap_evicts_the_record_due_first() {
         let mut ix = Index::new(cfg(3));
+        let mut nm = Interner::default();
         let s = ep(2, 80);
         for (i, t) in [5u64, 1, 9, 3].into_iter().enumerate() {
-            ix.insert(&rec(
-                ep(1, 1000 + i as u16),
-                s,
-                T0 + t * S,
-                "x.exe",
-                Some(true),
-            ));
+            add(
+                &mut ix,
+                &mut nm,
+                &rec(ep(1, 1000 + i as u16), s, T0 + t * S, "x.exe", Some(true)),
+            );
         }
         assert_eq!(ix.len(), 3);
         assert_eq!(ix.counts.evicted, 1);
@@ -550,7 +612,11 @@ mod tests {
         }
         // Slots are reused after eviction.
         for i in 0..10u16 {
-            ix.insert(&rec(ep(1, 2000 + i), s, T0 + 20 * S, "y.exe", None));
+            add(
+                &mut ix,
+                &mut nm,
+                &rec(ep(1, 2000 + i), s, T0 + 20 * S, "y.exe", None),
+            );
         }
         assert_eq!(ix.len(), 3);
         assert!(ix.slots.len() <= 4);
@@ -559,15 +625,20 @@ mod tests {
     #[test]
     fn names_are_shared_between_records() {
         let mut ix = Index::new(cfg(100));
+        let mut nm = Interner::default();
         for i in 0..50u16 {
-            ix.insert(&rec(ep(1, 3000 + i), ep(2, 80), T0, "same.exe", Some(true)));
+            add(
+                &mut ix,
+                &mut nm,
+                &rec(ep(1, 3000 + i), ep(2, 80), T0, "same.exe", Some(true)),
+            );
         }
-        assert_eq!(ix.names.table.len(), 1);
-        let first = ix.slots[0].as_ref().unwrap().names.clone();
+        assert_eq!(nm.table.len(), 1);
+        let first = ix.slots[0].as_ref().unwrap().r.names.clone();
         assert!(ix
             .slots
             .iter()
             .flatten()
-            .all(|s| Arc::ptr_eq(&s.names, &first)));
+            .all(|s| Arc::ptr_eq(&s.r.names, &first)));
     }
 }

@@ -7,8 +7,8 @@
 //! Clock: packet time in replay (the latest flow end seen), so results do not depend on
 //! replay speed; wall time live.
 
-use super::feed::{self, FeedCounters, LineBatch};
-use super::index::{Index, IndexConfig, Lookup};
+use super::feed::{self, FeedCounters, FileLines, LineBatch};
+use super::index::{Index, IndexConfig, Interner, Lookup, Prepared};
 use super::parse::{parse_line, Parsed};
 use super::{Format, Process};
 use crate::config::{EndpointConfig, SocketType};
@@ -18,7 +18,7 @@ use crate::stats::{lock, EndpointCounters, StatsHub};
 use crossbeam_channel::{never, select, Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,6 +30,10 @@ const TICK: Duration = Duration::from_millis(250);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Processes remembered from interim joins for the flow's end (see [`InterimJoins`]).
 const MAX_INTERIM_JOINS: usize = 65_536;
+/// Lines per batch when a file is loaded: a few MB of JSON per parsing thread and turn.
+const LOAD_BATCH_LINES: usize = 1024;
+/// Most threads parsing a file at load.
+const MAX_LOAD_THREADS: usize = 8;
 
 pub struct EndpointStage {
     index: Index,
@@ -40,6 +44,8 @@ pub struct EndpointStage {
     packet_now_us: u64,
     hold: Option<Hold>,
     interim: InterimJoins,
+    /// Parses streamed lines (a file load uses several, one per thread).
+    parser: Parser,
     replay_file: Option<(PathBuf, File)>,
     lines: Option<Receiver<LineBatch>>,
     feeds: Vec<JoinHandle<()>>,
@@ -76,8 +82,61 @@ impl InterimJoins {
     }
 }
 
+/// Lines parsed into records ready for the index, with what was counted on the way.
+/// Runs on any thread: it owns its interner, and malformed lines leave only a count and
+/// the first example for the (rate-limited) report.
+#[derive(Default)]
+struct Parser {
+    names: Interner,
+    out: Vec<Prepared>,
+    read: u64,
+    ecs: u64,
+    sysmon: u64,
+    ignored: u64,
+    malformed: u64,
+    first_bad: Option<String>,
+}
+
+impl Parser {
+    fn parse(&mut self, b: &LineBatch) {
+        for (n, line) in b.lines().enumerate() {
+            let bad = match line {
+                None => Err(format!("longer than {} bytes", feed::MAX_LINE)),
+                Some(l) if l.trim_ascii().is_empty() => continue,
+                Some(l) => std::str::from_utf8(l)
+                    .map_err(|_| "not UTF-8".to_string())
+                    .and_then(|t| match parse_line(t)? {
+                        Parsed::Record(r) => {
+                            match r.format {
+                                Format::Ecs => self.ecs += 1,
+                                Format::Sysmon => self.sysmon += 1,
+                            }
+                            self.out.push(Prepared::new(&mut self.names, &r));
+                            Ok(())
+                        }
+                        Parsed::Ignored => {
+                            self.ignored += 1;
+                            Ok(())
+                        }
+                    }),
+            };
+            self.read += 1;
+            if let Err(why) = bad {
+                self.malformed += 1;
+                if self.first_bad.is_none() {
+                    self.first_bad = Some(format!(
+                        "{} line {}: {why}",
+                        b.source,
+                        b.first_line + n as u64
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// Rate-limited report of malformed lines: the first at once, then one summary line per
-/// [`REPORT_EVERY`] naming the latest, so a broken shipper cannot flood stderr.
+/// [`REPORT_EVERY`] naming an example, so a broken shipper cannot flood stderr.
 #[derive(Default)]
 struct MalformedLog {
     last: Option<Instant>,
@@ -86,24 +145,26 @@ struct MalformedLog {
 }
 
 impl MalformedLog {
-    fn note(&mut self, what: impl FnOnce() -> String) {
+    /// `n` more malformed lines, `example` describing one of them.
+    fn note(&mut self, n: u64, example: String) {
+        if n == 0 {
+            return;
+        }
         let now = Instant::now();
         if self
             .last
             .is_some_and(|t| now.duration_since(t) < REPORT_EVERY)
         {
-            self.suppressed += 1;
-            if self.suppressed == 1 || self.suppressed % 1024 == 0 {
-                self.latest = what();
-            }
+            self.suppressed += n;
+            self.latest = example;
             return;
         }
         self.flush();
         eprintln!(
-            "exfil-sensor: endpoint record skipped: {} (further ones are summarised every {} s; counted in stats.endpoint.malformed)",
-            what(),
+            "exfil-sensor: endpoint record skipped: {example} (further ones are summarised every {} s; counted in stats.endpoint.malformed)",
             REPORT_EVERY.as_secs()
         );
+        self.suppressed = n - 1;
         self.last = Some(now);
     }
 
@@ -150,6 +211,7 @@ impl EndpointStage {
                 q: VecDeque::new(),
             }),
             interim: InterimJoins::default(),
+            parser: Parser::default(),
             replay_file: None,
             lines: None,
             feeds: Vec::new(),
@@ -212,8 +274,7 @@ impl EndpointStage {
     /// their delay), passing every event on to `tx`.
     pub fn run(mut self, rx: Receiver<OutMsg>, tx: Sender<OutMsg>) {
         if let Some((path, file)) = self.replay_file.take() {
-            let r = feed::read_all(&path, file, |b| self.ingest(b));
-            if let Err(e) = r {
+            if let Err(e) = self.load(&path, file) {
                 eprintln!(
                     "exfil-sensor: endpoint.events_file {}: read error: {e} (records before it are used)",
                     path.display()
@@ -266,38 +327,97 @@ impl EndpointStage {
         self.publish();
     }
 
-    /// Parse and index a batch of lines.
+    /// Parse and index a batch of streamed lines.
     pub fn ingest(&mut self, b: &LineBatch) {
-        for (n, line) in b.lines().enumerate() {
-            let where_ = || format!("{} line {}", b.source, b.first_line + n as u64);
-            let Some(line) = line else {
-                self.c.records_read += 1;
-                self.c.malformed += 1;
-                self.log
-                    .note(|| format!("{}: longer than {} bytes", where_(), feed::MAX_LINE));
-                continue;
-            };
-            if line.trim_ascii().is_empty() {
-                continue;
+        let mut p = std::mem::take(&mut self.parser);
+        p.parse(b);
+        self.absorb(&mut p);
+        self.parser = p;
+    }
+
+    /// Read a whole file into the index before any flow is judged. Parsing is most of
+    /// the cost (a million records are a GB of JSON), so this thread only reads lines and
+    /// indexes, while one parser thread per core turns batches of lines into records;
+    /// batches are indexed in file order, so the result is the same as one thread's.
+    fn load(&mut self, path: &Path, file: File) -> std::io::Result<()> {
+        let k = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_LOAD_THREADS);
+        let mut lines = FileLines::new(path, file);
+        if k == 1 {
+            let mut b = LineBatch::new(Arc::from(""), 0);
+            while lines.next(&mut b, LOAD_BATCH_LINES)? {
+                self.ingest(&b);
             }
-            self.c.records_read += 1;
-            let parsed = std::str::from_utf8(line)
-                .map_err(|_| "not UTF-8".to_string())
-                .and_then(parse_line);
-            match parsed {
-                Ok(Parsed::Record(r)) => {
-                    match r.format {
-                        Format::Ecs => self.c.ecs += 1,
-                        Format::Sysmon => self.c.sysmon += 1,
+            return Ok(());
+        }
+        type Work = (u64, LineBatch, Parser);
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(k);
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Work>();
+        std::thread::scope(move |s| {
+            for i in 0..k {
+                let (rx, tx) = (work_rx.clone(), done_tx.clone());
+                let spawned = std::thread::Builder::new()
+                    .name(format!("endpoint-load-{i}"))
+                    .spawn_scoped(s, move || {
+                        for (seq, b, mut p) in rx {
+                            p.parse(&b);
+                            if tx.send((seq, b, p)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                spawned?;
+            }
+            drop(done_tx);
+            // Two batches per thread in flight: one being parsed, one waiting.
+            let mut free: Vec<(LineBatch, Parser)> = (0..2 * k)
+                .map(|_| (LineBatch::new(Arc::from(""), 0), Parser::default()))
+                .collect();
+            let mut parsed = std::collections::BTreeMap::new();
+            let (mut sent, mut indexed, mut eof) = (0u64, 0u64, false);
+            loop {
+                while !eof {
+                    let Some((mut b, p)) = free.pop() else { break };
+                    if lines.next(&mut b, LOAD_BATCH_LINES)? {
+                        // The parsers outlive this loop: they stop when `work_tx` drops.
+                        let _ = work_tx.send((sent, b, p));
+                        sent += 1;
+                    } else {
+                        eof = true;
+                        free.push((b, p));
                     }
-                    self.index.insert(&r);
                 }
-                Ok(Parsed::Ignored) => self.c.ignored_event_ids += 1,
-                Err(why) => {
-                    self.c.malformed += 1;
-                    self.log.note(|| format!("{}: {why}", where_()));
+                if indexed == sent {
+                    return Ok(());
+                }
+                let Ok((seq, b, p)) = done_rx.recv() else {
+                    return Err(std::io::Error::other("a parser thread failed"));
+                };
+                parsed.insert(seq, (b, p));
+                while let Some((b, mut p)) = parsed.remove(&indexed) {
+                    self.absorb(&mut p);
+                    free.push((b, p));
+                    indexed += 1;
                 }
             }
+        })
+    }
+
+    /// Index what a parser made and add up its counts.
+    fn absorb(&mut self, p: &mut Parser) {
+        for r in p.out.drain(..) {
+            self.index.insert(r);
+        }
+        let c = &mut self.c;
+        c.records_read += std::mem::take(&mut p.read);
+        c.ecs += std::mem::take(&mut p.ecs);
+        c.sysmon += std::mem::take(&mut p.sysmon);
+        c.ignored_event_ids += std::mem::take(&mut p.ignored);
+        let bad = std::mem::take(&mut p.malformed);
+        c.malformed += bad;
+        if let Some(example) = p.first_bad.take() {
+            self.log.note(bad, example);
         }
     }
 
@@ -643,19 +763,49 @@ mod tests {
     #[test]
     fn malformed_reports_are_rate_limited() {
         let mut log = MalformedLog::default();
-        let mut calls = 0;
-        for _ in 0..5000 {
-            log.note(|| {
-                calls += 1;
-                "x".into()
-            });
+        log.note(3, "first".into());
+        assert_eq!(log.suppressed, 2, "one line printed for the batch");
+        for i in 0..5000 {
+            log.note(1, format!("x{i}"));
         }
-        assert_eq!(log.suppressed, 4999);
-        assert!(
-            calls <= 6,
-            "messages are formatted only when kept ({calls})"
-        );
+        assert_eq!(log.suppressed, 5002);
+        assert_eq!(log.latest, "x4999");
         log.flush();
         assert_eq!(log.suppressed, 0);
+    }
+
+    #[test]
+    fn parallel_load_equals_streamed_ingest() {
+        let dir = std::env::temp_dir().join(format!("exfil-endpoint-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("records.json");
+        // Enough lines for several batches per thread, with garbage among them.
+        let mut lines = Vec::new();
+        for i in 0..3 * LOAD_BATCH_LINES as u16 {
+            lines.push(record(10_000 + i, "2026-03-10 09:00:01.000", "a.exe"));
+            if i % 1000 == 7 {
+                lines.push("garbage".into());
+            }
+        }
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let (mut loaded, _) = stage(false, 0, 1);
+        loaded.load(&path, File::open(&path).unwrap()).unwrap();
+        let (mut streamed, _) = stage(false, 0, 1);
+        streamed.ingest(&batch(&lines));
+        assert_eq!(loaded.c, streamed.c);
+        assert_eq!(loaded.c.malformed, 13);
+        assert_eq!(loaded.index.counts, streamed.index.counts);
+        assert_eq!(loaded.index.len(), 3 * LOAD_BATCH_LINES);
+        for port in [10_000, 10_000 + 2 * LOAD_BATCH_LINES as u16 + 5] {
+            let c = (crate::decode::addr_from_v4([10, 0, 0, 1]), port);
+            let s = (crate::decode::addr_from_v4([10, 0, 0, 2]), 21);
+            let (a, b) = (
+                loaded.index.join(6, c, s, T0),
+                streamed.index.join(6, c, s, T0),
+            );
+            assert_eq!(a, b);
+            assert!(matches!(a, Lookup::Joined(_)));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
