@@ -779,9 +779,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("exfil-endpoint-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("records.json");
-        // Enough lines for several batches per thread, with garbage among them.
+        // Enough batches to cycle every buffer of the pipeline, with garbage among them.
+        let n = 9 * LOAD_BATCH_LINES as u16;
         let mut lines = Vec::new();
-        for i in 0..3 * LOAD_BATCH_LINES as u16 {
+        for i in 0..n {
             lines.push(record(10_000 + i, "2026-03-10 09:00:01.000", "a.exe"));
             if i % 1000 == 7 {
                 lines.push("garbage".into());
@@ -793,10 +794,10 @@ mod tests {
         let (mut streamed, _) = stage(false, 0, 1);
         streamed.ingest(&batch(&lines));
         assert_eq!(loaded.c, streamed.c);
-        assert_eq!(loaded.c.malformed, 13);
+        assert_eq!(loaded.c.malformed, u64::from(n).div_ceil(1000));
         assert_eq!(loaded.index.counts, streamed.index.counts);
-        assert_eq!(loaded.index.len(), 3 * LOAD_BATCH_LINES);
-        for port in [10_000, 10_000 + 2 * LOAD_BATCH_LINES as u16 + 5] {
+        assert_eq!(loaded.index.len(), usize::from(n));
+        for port in [10_000, 10_000 + n - 1] {
             let c = (crate::decode::addr_from_v4([10, 0, 0, 1]), port);
             let s = (crate::decode::addr_from_v4([10, 0, 0, 2]), 21);
             let (a, b) = (
