@@ -289,7 +289,7 @@ def garbage_lines(t_us):
     )
     return [
         good[: len(good) // 2].encode(),  # truncated mid-record
-        b"\xff\xfe\x00garbage \x80\x81 not utf-8",
+        b"\xff\xfe garbage \x80\x81 not utf-8",
         b"{}",
         b"this is not json",
         good.replace('"DestinationIp":"10.9.9.8",', "").encode(),  # missing field
