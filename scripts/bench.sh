@@ -250,3 +250,58 @@ echo
 echo "commands:"
 printf '  %s\n' "${COMMANDS[@]}"
 echo "logs: $LOGDIR"
+
+# ================================================================== endpoint records
+# Process attribution (--endpoint-events). A separate block with its own table, after the
+# report above so the shared rows stay as they are: the replay ratio to the floor measured
+# in this run, side by side without and with endpoint records.
+#   BENCH_ENDPOINT_RECORDS=N   records to ingest (default 1000000; 0 skips this block)
+# The records (target/bench/endpoint-records.jsonl, ~1 KB each, half Winlogbeat/ECS, half
+# flat NXLog-style) are made by scripts/gen-endpoint-events.py from the sensor's own flow
+# events of bench.pcap: 10 % of them match a bench flow within +-2 s of its start, the rest
+# match nothing. They are read whole before any flow is judged, so with --endpoint-events
+# the sensor parses and indexes them all (endpoint.max_records raised to hold them).
+EP_RECORDS=${BENCH_ENDPOINT_RECORDS:-1000000}
+if ((HAVE_SENSOR && EP_RECORDS > 0)) && [[ -n $FLOOR_WALL ]]; then
+  EP_FILE=$BDIR/endpoint-records.jsonl
+  EP_EVE=$BDIR/bench-flows.eve.json
+  if [[ ! -s $EP_FILE || $BENCH -nt $EP_FILE ]] || ! same_num "$(meta_get "$EP_FILE" records)" "$EP_RECORDS"; then
+    say "endpoint: flow events of $BENCH for the record generator"
+    "$SENSOR" -r "$BENCH" --stats-interval 0 -o "$EP_EVE" 2>"$LOGDIR/endpoint-eve.stderr" \
+      || say "WARNING: sensor run for flow events failed (see $LOGDIR/endpoint-eve.stderr)"
+    c=("$PY" scripts/gen-endpoint-events.py --bench "$EP_RECORDS" --match-fraction 0.1
+       --eve "$EP_EVE" --out "$EP_FILE")
+    say "endpoint: generating: $(cmdline "${c[@]}")"
+    "${c[@]}"
+    rm -f "$EP_EVE"
+  fi
+  cat "$EP_FILE" >/dev/null
+  EP_FLAGS=(--endpoint-events "$EP_FILE" --set "endpoint.max_records=$EP_RECORDS")
+  SAVED_ROWS=("${ROWS[@]}")
+  ROWS=()
+  EP_CMD0=${#COMMANDS[@]}
+  measure "sensor, no endpoint records" "$SENSOR" -r "$BENCH" -o /dev/null
+  add_row "sensor, no endpoint records"
+  measure "sensor + $EP_RECORDS endpoint records" "$SENSOR" -r "$BENCH" -o /dev/null "${EP_FLAGS[@]}"
+  add_row "sensor + $((EP_RECORDS / 1000))k endpoint records"
+  measure "records alone (1-flow pcap)" "$SENSOR" -r "$TINY" -o /dev/null "${EP_FLAGS[@]}"
+  EP_ALONE=$([[ $M_OK == 1 ]] && echo "$M_WALL s, peak RSS $((M_RSS / 1024)) MB" || echo FAILED)
+  # One more run, to a file, for the join counters (not timed).
+  "$SENSOR" -r "$BENCH" -o "$LOGDIR/endpoint.eve.json" --stats-interval 0 "${EP_FLAGS[@]}" 2>/dev/null || true
+  EP_STATS=$(tail -n 1 "$LOGDIR/endpoint.eve.json" | "$PY" -c '
+import json, sys
+e = json.loads(sys.stdin.read())["exfil"]["stats"]["endpoint"]
+print("indexed %d, flows joined %d, unjoined %d, records never joined %d, malformed %d" % (
+    e["indexed"], e["flows_joined"], e["flows_unjoined"], e["records_never_joined"], e["malformed"]))
+' 2>/dev/null || echo "counters unavailable")
+  rm -f "$LOGDIR/endpoint.eve.json"
+  echo
+  echo "endpoint records: $EP_FILE ($(awk -v b="$(stat -c %s "$EP_FILE")" 'BEGIN{printf "%.0f MB", b/1e6}'), $EP_RECORDS records); same floor as above (${FLOOR_WALL} s)"
+  printf '%-34s %10s %10s %9s %8s %7s %10s %8s\n' "case" "file MB" "packets" "wall s" "Gbit/s" "Mpps" "peakRSS MB" "x floor"
+  printf '%s\n' "${ROWS[@]}"
+  echo "records alone (1-flow pcap): $EP_ALONE"
+  echo "join: $EP_STATS"
+  echo "commands:"
+  printf '  %s\n' "${COMMANDS[@]:EP_CMD0}"
+  ROWS=("${SAVED_ROWS[@]}")
+fi

@@ -13,6 +13,7 @@ Examples:
   exfil-sensor -i eth1 --bpf 'not port 22' -o /var/log/exfil/eve.json
   exfil-sensor -c sensor.toml --check-config          validate a config and exit
   exfil-sensor -r big.pcap --set flow.timeouts.tcp.established=3600
+  exfil-sensor -r day1.pcap --endpoint-events sysmon-day1.json   name each flow's process
 
 Signals: SIGINT/SIGTERM flush every live flow (reason `shutdown`) and a final stats
 event, then exit 0. SIGHUP reopens the output file (log rotation).";
@@ -73,6 +74,17 @@ pub struct Args {
     /// Seconds between stats events, 0 = only the final one (default 30), e.g. `--stats-interval 10`.
     #[arg(long = "stats-interval", value_name = "SECS")]
     pub stats_interval: Option<u64>,
+
+    /// Endpoint records (Sysmon Event ID 3 as Winlogbeat/ECS or flat JSON lines) naming the
+    /// process of each flow; read whole in replay, followed like `tail -F` live, e.g.
+    /// `--endpoint-events sysmon.json`.
+    #[arg(long = "endpoint-events", value_name = "PATH")]
+    pub endpoint_events: Option<PathBuf>,
+
+    /// Unix socket for shippers streaming endpoint records (newline-delimited JSON), e.g.
+    /// `--endpoint-socket /run/exfil/endpoint.sock`.
+    #[arg(long = "endpoint-socket", value_name = "PATH")]
+    pub endpoint_socket: Option<PathBuf>,
 
     /// Set any config key, e.g. `--set flow.max_flows=200000` or `--set output.community_id_seed=1`. Repeatable.
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
@@ -191,6 +203,18 @@ impl Args {
                 s("output.eve_path", toml::Value::String("/dev/null".into()));
             }
         }
+        if let Some(p) = &self.endpoint_events {
+            s(
+                "endpoint.events_file",
+                toml::Value::String(p.to_string_lossy().into_owned()),
+            );
+        }
+        if let Some(p) = &self.endpoint_socket {
+            s(
+                "endpoint.socket",
+                toml::Value::String(p.to_string_lossy().into_owned()),
+            );
+        }
         for kv in &self.set {
             let (k, v) = kv
                 .split_once('=')
@@ -250,6 +274,28 @@ mod tests {
             .config()
             .unwrap_err();
         assert!(e.contains("home_net"), "{e}");
+    }
+
+    #[test]
+    fn endpoint_options_map_to_their_keys() {
+        let c = args(&[
+            "-r",
+            "x.pcap",
+            "--endpoint-events",
+            "sysmon.json",
+            "--endpoint-socket",
+            "/run/exfil/endpoint.sock",
+            "--set",
+            "endpoint.tolerance_ms=1500",
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(c.endpoint.events_file, Some(PathBuf::from("sysmon.json")));
+        assert_eq!(
+            c.endpoint.socket,
+            Some(PathBuf::from("/run/exfil/endpoint.sock"))
+        );
+        assert_eq!(c.endpoint.tolerance_ms, 1500);
     }
 
     #[test]

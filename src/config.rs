@@ -19,6 +19,61 @@ pub struct Config {
     pub app: AppConfig,
     pub detect: DetectConfig,
     pub output: OutputConfig,
+    pub endpoint: EndpointConfig,
+}
+
+/// Endpoint telemetry (Sysmon Event ID 3 records) joined to flows to name their process.
+/// Nothing is joined, and no thread runs, unless a file or a socket is given.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndpointConfig {
+    /// JSON lines of endpoint records (`--endpoint-events`): read whole before any flow is
+    /// judged in replay; followed like `tail -F` (from its end) in live capture.
+    pub events_file: Option<PathBuf>,
+    /// Unix socket that shippers send newline-delimited JSON records to.
+    pub socket: Option<PathBuf>,
+    /// `stream` (connections, e.g. socat, Logstash via socat, NXLog `UDSType stream`) or
+    /// `dgram` (NXLog `om_uds` and rsyslog `omuxsock` by default).
+    pub socket_type: SocketType,
+    /// Most shippers connected to the socket at once.
+    pub max_clients: usize,
+    /// Largest difference between a record's time and its flow's first packet (ms):
+    /// endpoint clocks drift, and Sysmon logs a connection when it sees it.
+    pub tolerance_ms: u64,
+    /// How long a record waits for its flow, past its own time (s). A flow is judged when
+    /// it ends, so this bounds the length of flows that still find their record.
+    pub retention_secs: u64,
+    /// Most records held; past it the one due to expire first is evicted (counted).
+    pub max_records: usize,
+    /// Live capture: how long an ended flow waits for a late record before it is judged
+    /// and logged (ms); 0 = not at all.
+    pub hold_ms: u64,
+    /// Live capture: most ended flows waiting at once; past it the oldest goes on early.
+    pub hold_max_flows: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SocketType {
+    #[default]
+    Stream,
+    Dgram,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            events_file: None,
+            socket: None,
+            socket_type: SocketType::Stream,
+            max_clients: 64,
+            tolerance_ms: 5000,
+            retention_secs: 900,
+            max_records: 500_000,
+            hold_ms: 2000,
+            hold_max_flows: 100_000,
+        }
+    }
 }
 
 /// Stream reassembly and protocol detection.
@@ -205,6 +260,18 @@ impl Config {
         if self.flow.max_flows == 0 && self.flow.memcap_mb == 0 {
             return Err("flow.max_flows and flow.memcap_mb cannot both be 0 (unbounded)".into());
         }
+        let e = &self.endpoint;
+        if e.max_records == 0 || e.max_records > u32::MAX as usize {
+            return Err("endpoint.max_records must be between 1 and 4294967295".into());
+        }
+        if e.max_clients == 0 {
+            return Err("endpoint.max_clients must be at least 1".into());
+        }
+        if e.hold_ms > 0 && e.hold_max_flows == 0 {
+            return Err(
+                "endpoint.hold_max_flows must be at least 1 (or endpoint.hold_ms = 0)".into(),
+            );
+        }
         if self.capture.interface.is_some() && !self.capture.files.is_empty() {
             return Err(
                 "capture.interface and capture.files are exclusive: choose live capture or replay"
@@ -290,5 +357,26 @@ mod tests {
         assert!(e.contains("snaplen"), "{e}");
         let e = Config::parse("[runtime]\nbatch_packets = 0\n").unwrap_err();
         assert!(e.contains("runtime.batch_packets"), "{e}");
+        let e = Config::parse("[endpoint]\nmax_records = 0\n").unwrap_err();
+        assert!(e.contains("endpoint.max_records"), "{e}");
+        let e = Config::parse("[endpoint]\ntolerance = 5\n").unwrap_err();
+        assert!(e.contains("tolerance"), "{e}");
+        let e = Config::parse("[endpoint]\nsocket_type = \"seqpacket\"\n").unwrap_err();
+        assert!(e.contains("socket_type") && e.contains("dgram"), "{e}");
+    }
+
+    #[test]
+    fn endpoint_section() {
+        let c = Config::parse(
+            "[endpoint]\nevents_file = \"/var/log/sysmon.json\"\nsocket = \"/run/exfil/endpoint.sock\"\ntolerance_ms = 2000\n",
+        )
+        .unwrap();
+        assert_eq!(c.endpoint.tolerance_ms, 2000);
+        assert_eq!(
+            c.endpoint.socket.as_deref(),
+            Some(Path::new("/run/exfil/endpoint.sock"))
+        );
+        assert_eq!(c.endpoint.hold_ms, 2000);
+        assert_eq!(Config::parse("").unwrap().endpoint.events_file, None);
     }
 }

@@ -140,6 +140,42 @@ pub struct OutputCounters {
     pub reopens: u64,
 }
 
+/// Counters of the endpoint stage (process attribution from endpoint telemetry).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointCounters {
+    /// Non-empty lines read from every feed: `ecs + sysmon + ignored_event_ids + malformed`.
+    pub records_read: u64,
+    /// Event ID 3 records by shape.
+    pub ecs: u64,
+    pub sysmon: u64,
+    /// Well-formed records of other event IDs or providers.
+    pub ignored_event_ids: u64,
+    /// Lines that are not a usable record (bad JSON, missing or bad fields, overlong).
+    pub malformed: u64,
+    pub indexed: u64,
+    /// Records dropped at `endpoint.max_records` before their retention ended.
+    pub evicted: u64,
+    pub expired: u64,
+    /// Records in the index now.
+    pub index_records: u64,
+    /// TCP/UDP flows given a process, and those left without one.
+    pub flows_joined: u64,
+    pub flows_unjoined: u64,
+    /// Of the unjoined: a record had the flow's tuple, but its time was outside the tolerance.
+    pub flows_outside_tolerance: u64,
+    /// Records that never joined a flow (unmatched, NAT'd, or beyond the tolerance).
+    pub records_never_joined: u64,
+    /// Ended flows held back (live) for late records; those released early at the cap;
+    /// those waiting now.
+    pub flows_held: u64,
+    pub hold_overflow: u64,
+    pub held_now: u64,
+    pub file_rotations: u64,
+    pub file_truncations: u64,
+    pub socket_clients: u64,
+    pub socket_clients_rejected: u64,
+}
+
 /// Where every thread publishes its counters.
 pub struct StatsHub {
     pub started: Instant,
@@ -147,6 +183,7 @@ pub struct StatsHub {
     pub workers: Vec<Mutex<WorkerCounters>>,
     pub detect: Mutex<DetectCounters>,
     pub output: Mutex<OutputCounters>,
+    pub endpoint: Mutex<EndpointCounters>,
 }
 
 /// A consistent sum of all threads' counters.
@@ -157,6 +194,7 @@ pub struct Snapshot {
     pub worker: WorkerCounters,
     pub detect: DetectCounters,
     pub output: OutputCounters,
+    pub endpoint: EndpointCounters,
 }
 
 impl StatsHub {
@@ -169,6 +207,7 @@ impl StatsHub {
                 .collect(),
             detect: Mutex::new(DetectCounters::default()),
             output: Mutex::new(OutputCounters::default()),
+            endpoint: Mutex::new(EndpointCounters::default()),
         }
     }
 
@@ -193,6 +232,7 @@ impl StatsHub {
             worker: w,
             detect: lock(&self.detect).clone(),
             output: lock(&self.output).clone(),
+            endpoint: lock(&self.endpoint).clone(),
         }
     }
 }

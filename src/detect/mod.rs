@@ -1,6 +1,7 @@
 //! Detection stage: one thread between the workers and the output. It sees every flow
-//! record (ended flows, and interim records of long transfers), joins endpoint telemetry
-//! to them, runs the host-level analytics, and adds alerts to the event stream.
+//! record (ended flows, and interim records of long transfers), with the process the
+//! endpoint stage joined to it, runs the host-level analytics, and adds alerts to the
+//! event stream.
 //!
 //! Host-level state (baselines, staging windows, rarity) lives here only, so workers never
 //! share mutable state and the analytics see the whole network, not one shard of it.
@@ -93,8 +94,9 @@ impl DetectStage {
         for ev in events.iter_mut() {
             match ev {
                 OutEvent::FlowEnd(e) => {
-                    let rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
-                    e.process = rec.process.clone();
+                    let mut rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
+                    // Joined by the endpoint stage, when endpoint telemetry is fed in.
+                    rec.process = e.process.clone();
                     let before = alerts.len();
                     engine.judge(&rec, &mut alerts);
                     e.alerted = alerts[before..]

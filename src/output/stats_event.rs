@@ -62,6 +62,7 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
     app_flow.insert("failed_tcp".into(), json!(flows(AppProto::Failed, 0)));
     app_flow.insert("failed_udp".into(), json!(flows(AppProto::Failed, 1)));
     let st = &a.stream;
+    let e = &s.endpoint;
 
     json!({
         "timestamp": ts(now_us),
@@ -151,6 +152,27 @@ pub fn stats_event(s: &Snapshot, now_us: u64) -> Value {
             "detect": detect_stats(&s.detect),
             "input": { "files": c.files_read, "file_errors": c.file_errors },
             "output": { "events": s.output.events, "reopens": s.output.reopens },
+            "endpoint": {
+                "records_read": e.records_read,
+                "by_format": { "ecs": e.ecs, "sysmon": e.sysmon },
+                "ignored_event_ids": e.ignored_event_ids,
+                "malformed": e.malformed,
+                "indexed": e.indexed,
+                "evicted": e.evicted,
+                "expired": e.expired,
+                "index_records": e.index_records,
+                "flows_joined": e.flows_joined,
+                "flows_unjoined": e.flows_unjoined,
+                "flows_outside_tolerance": e.flows_outside_tolerance,
+                "records_never_joined": e.records_never_joined,
+                "flows_held": e.flows_held,
+                "hold_overflow": e.hold_overflow,
+                "held_now": e.held_now,
+                "file_rotations": e.file_rotations,
+                "file_truncations": e.file_truncations,
+                "socket_clients": e.socket_clients,
+                "socket_clients_rejected": e.socket_clients_rejected,
+            },
         }},
     })
 }

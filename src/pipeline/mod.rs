@@ -1,4 +1,4 @@
-//! Wiring: capture thread → N workers (sharded) → output thread.
+//! Wiring: capture thread → N workers (sharded) → [endpoint join] → detection → output thread.
 
 pub mod batch;
 pub mod dispatch;
@@ -12,6 +12,7 @@ use crate::decode::Defragmenter;
 use crate::detect::baseline::Baseline;
 use crate::detect::engine::Engine;
 use crate::detect::DetectStage;
+use crate::endpoint::EndpointStage;
 use crate::flow::table::{FlowTable, TableConfig};
 use crate::flow::{EndReason, Flow};
 use crate::output::writer::EveWriter;
@@ -76,7 +77,14 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
 
     let stats = Arc::new(StatsHub::new(workers_n));
-    let engine = detection(cfg, &ports)?;
+    // Endpoint feeds open here too (a bad file or socket path fails before any thread runs).
+    let endpoint = EndpointStage::open(
+        &cfg.endpoint,
+        cfg.output.community_id_seed,
+        matches!(source, Source::Live(_)),
+        stats.clone(),
+    )?;
+    let engine = detection(cfg, &ports, endpoint.is_some())?;
     // Messages are batches (up to a worker batch's events, or 64 flushed flows): 256 of
     // them bound what waits for the output thread to a few MB.
     let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
@@ -98,6 +106,15 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
         Duration::from_secs(cfg.detect.baseline.save_interval_secs.max(1)),
     );
     let det_handle = spawn("detect", move || detect.run(det_rx, out_tx))?;
+    // With endpoint telemetry, its stage sits between the workers and the detectors, so
+    // every flow is judged with its process already joined.
+    let (det_tx, ep_handle) = match endpoint {
+        Some(st) => {
+            let (tx, rx) = crossbeam_channel::bounded::<OutMsg>(256);
+            (tx, Some(spawn("endpoint", move || st.run(rx, det_tx))?))
+        }
+        None => (det_tx, None),
+    };
 
     let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded();
     let table_cfg = TableConfig {
@@ -182,8 +199,11 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             eprintln!("exfil-sensor: a worker thread panicked; its flows are lost (see stats)");
         }
     }
-    // The workers held the last senders: the detection stage drains and ends, then the
-    // output thread writes the final stats event and exits.
+    // The workers held the last senders: the endpoint and detection stages drain and end,
+    // then the output thread writes the final stats event and exits.
+    if ep_handle.is_some_and(|h| h.join().is_err()) {
+        eprintln!("exfil-sensor: the endpoint thread panicked; flows it held are lost");
+    }
     if det_handle.join().is_err() {
         eprintln!("exfil-sensor: the detection thread panicked; alerts may be missing");
     }
@@ -204,7 +224,11 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
 
 /// The analytics engine, or None when detection is off. Problems a user must fix (an
 /// unwritable state file) fail here, before any thread starts.
-fn detection(cfg: &Config, ports: &PortRegistry) -> Result<Option<Engine>, String> {
+fn detection(
+    cfg: &Config,
+    ports: &PortRegistry,
+    endpoint_feed: bool,
+) -> Result<Option<Engine>, String> {
     if !cfg.detect.enabled {
         return Ok(None);
     }
@@ -230,7 +254,7 @@ fn detection(cfg: &Config, ports: &PortRegistry) -> Result<Option<Engine>, Strin
         policy,
         ports.clone(),
         cfg.detect.learn_only,
-        false,
+        endpoint_feed,
     )))
 }
 
