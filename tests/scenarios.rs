@@ -371,3 +371,50 @@ fn rare_destinations_need_a_mature_baseline() {
     );
     assert!(alerts(&events).is_empty(), "{:#?}", alerts(&events));
 }
+
+/// Endpoint telemetry names PowerShell as the process behind the SMB upload: AN1169 rises
+/// to severity 1 and every alert carries the process.
+#[test]
+fn suspicious_process_raises_an1169() {
+    let records = repo().join("tests/data/endpoint/scenarios/an1173-smb-put.jsonl");
+    let events = sensor(
+        &scenarios().join("an1173-smb-put.pcap"),
+        &["--endpoint-events", records.to_str().unwrap()],
+    );
+    assert_eq!(
+        found(&events),
+        want(&[
+            (9_117_301, "10.20.0.14", "203.0.113.45"),
+            (9_116_901, "10.20.0.14", "203.0.113.45"),
+        ])
+    );
+    for a in alerts(&events) {
+        explains_itself(a);
+        assert_eq!(a["exfil"]["process"]["name"], "powershell.exe", "{a}");
+        assert!(
+            a["exfil"]["alert"]["measured"].get("process").is_none(),
+            "{a}"
+        );
+    }
+    let an1169 = alerts(&events)
+        .into_iter()
+        .find(|a| a["alert"]["signature_id"] == 9_116_901)
+        .unwrap();
+    assert_eq!(an1169["alert"]["severity"], 1);
+    assert!(an1169["exfil"]["alert"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("powershell.exe"));
+    // Without the feed the same upload stays at the rule's severity and says why.
+    let events = sensor(&scenarios().join("an1173-smb-put.pcap"), &[]);
+    let plain = alerts(&events);
+    assert!(
+        plain.iter().all(|a| a["alert"]["severity"] == 2),
+        "{plain:#?}"
+    );
+    assert!(plain
+        .iter()
+        .all(|a| a["exfil"]["alert"]["measured"]["process"]
+            .as_str()
+            .is_some_and(|p| p.contains("no endpoint telemetry"))));
+}

@@ -16,7 +16,8 @@ impl Engine {
             .process
             .as_ref()
             .filter(|p| self.policy.suspicious.contains(&p.name));
-        if v.outbound() && s.sent >= cfg.min_bytes_out && s.ratio() >= cfg.min_ratio {
+        let large = v.outbound() && s.sent >= cfg.min_bytes_out && s.ratio() >= cfg.min_ratio;
+        if large {
             let mut a = Alert::new(
                 &AN1169_LARGE_UNBALANCED,
                 v.rec,
@@ -46,7 +47,10 @@ impl Engine {
                 key: s.id,
             });
         }
-        let Some(p) = suspicious else { return };
+        // Already said, at raised severity, by the alert above.
+        let Some(p) = suspicious.filter(|_| !large) else {
+            return;
+        };
         // Lateral copies by a suspicious process matter too, not only outbound ones.
         if s.sent >= cfg.suspicious_min_bytes && (v.outbound() || v.peer_internal) {
             let a = Alert::new(
