@@ -9,7 +9,7 @@ use common::*;
 use exfil_sensor::output::timefmt::ts;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -377,10 +377,7 @@ fn live_socket_and_followed_file_join_late_records() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing on lo"), "{line}");
+    let mut err = wait_capturing(&mut child);
     let t0 = Instant::now();
     while !sock.exists() && t0.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));

@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -65,10 +64,7 @@ fn live_loopback_capture_rotation_and_shutdown() {
         .spawn()
         .unwrap();
     // Wait until the sensor says it captures.
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing on lo"), "{line}");
+    let _stderr = wait_capturing(&mut child);
 
     server
         .set_read_timeout(Some(Duration::from_secs(2)))

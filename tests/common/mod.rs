@@ -460,3 +460,16 @@ pub fn without_exfil(e: &Value) -> Value {
     }
     e
 }
+
+/// Wait for a live sensor's "capturing on lo" line. The returned reader keeps the pipe
+/// open: the sensor's later log lines must not hit a closed stderr.
+pub fn wait_capturing(
+    child: &mut std::process::Child,
+) -> std::io::BufReader<std::process::ChildStderr> {
+    use std::io::BufRead;
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing on lo"), "{line}");
+    err
+}
