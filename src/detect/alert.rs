@@ -124,6 +124,14 @@ rule!(
     "EXFIL AN0423 sizeable unencrypted upload to a destination rare for this network"
 );
 rule!(
+    AN0423_UNUSUAL_PROCESS,
+    9_042_303,
+    "AN0423",
+    2,
+    EXFIL,
+    "EXFIL AN0423 unencrypted HTTP upload by a process unusual for this host"
+);
+rule!(
     AN0030_RATIO,
     9_003_001,
     "AN0030",
@@ -161,6 +169,7 @@ pub const RULES: &[&Rule] = &[
     &AN1169_SUSPICIOUS_PROCESS,
     &AN0423_STAGED_UPLOAD,
     &AN0423_RARE_DESTINATION,
+    &AN0423_UNUSUAL_PROCESS,
     &AN0030_RATIO,
     &AN0030_NONCONFORMING,
     &AN0030_STUFFED_FIELD,

@@ -3,7 +3,7 @@
 //! process the host does not usually use for it, or data carried in DNS (tunnelling).
 
 use super::alert::{
-    Alert, AN0367_ABOVE_BASELINE, AN0367_DNS_VOLUME, AN0367_OFF_HOURS, AN0367_UNUSUAL_PROCESS,
+    Alert, Rule, AN0367_ABOVE_BASELINE, AN0367_DNS_VOLUME, AN0367_OFF_HOURS, AN0367_UNUSUAL_PROCESS,
 };
 use super::engine::{baselined, key, measured_flow, Candidate, Engine, Session};
 use super::view::{family, human, View};
@@ -44,7 +44,11 @@ impl Engine {
             });
         }
         self.above_baseline(v, s, fam, out);
-        self.unusual_process(v, s, fam, out);
+        let min = (
+            "detect.an0367.unusual_process_min_bytes",
+            self.cfg.an0367.unusual_process_min_bytes,
+        );
+        self.unusual_process(&AN0367_UNUSUAL_PROCESS, v, s, fam, min, out);
     }
 
     fn above_baseline(&self, v: &View, s: &Session, fam: AppProto, out: &mut Vec<Candidate>) {
@@ -91,15 +95,24 @@ impl Engine {
         });
     }
 
-    fn unusual_process(&self, v: &View, s: &Session, fam: AppProto, out: &mut Vec<Candidate>) {
+    /// A process the host has not used for `fam` before (endpoint telemetry, mature
+    /// baseline) sent at least `min` (config key, bytes).
+    pub(super) fn unusual_process(
+        &self,
+        rule: &'static Rule,
+        v: &View,
+        s: &Session,
+        fam: AppProto,
+        (min_key, min): (&str, u64),
+        out: &mut Vec<Candidate>,
+    ) {
         let Some(p) = &v.rec.process else { return };
-        let min = self.cfg.an0367.unusual_process_min_bytes;
         let usual = self.baseline.processes(v.host, fam);
         if !self.mature() || usual.is_empty() || usual.contains(&p.name) || s.sent < min {
             return;
         }
         let a = Alert::new(
-            &AN0367_UNUSUAL_PROCESS,
+            rule,
             v.rec,
             format!(
                 "{} on {} sent {} over {} to {}; this host's {} traffic has come from {} before.",
@@ -114,7 +127,7 @@ impl Engine {
         )
         .measured("process_name", p.name.clone())
         .measured("usual_processes", usual.to_vec())
-        .threshold("detect.an0367.unusual_process_min_bytes", min);
+        .threshold(min_key, min);
         out.push(Candidate {
             alert: measured_flow(a, v, s),
             key: key((s.id, &p.name)),

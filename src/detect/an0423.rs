@@ -2,7 +2,7 @@
 //! unencrypted protocol, or a sizeable unencrypted upload to a destination rare for the
 //! network.
 
-use super::alert::{Alert, AN0423_RARE_DESTINATION, AN0423_STAGED_UPLOAD};
+use super::alert::{Alert, AN0423_RARE_DESTINATION, AN0423_STAGED_UPLOAD, AN0423_UNUSUAL_PROCESS};
 use super::baseline::DestKey;
 use super::engine::{measured_flow, Candidate, Engine, Session};
 use super::view::{human, is_cleartext_transfer, View};
@@ -28,6 +28,14 @@ impl Engine {
             kept.push((v.rec.clone(), s.clone()));
         }
         let cfg = &self.cfg.an0423;
+        // FTP, TFTP and SMTP have AN0367's process check; HTTP uploads get it here.
+        if v.proto == AppProto::Http {
+            let min = (
+                "detect.an0423.unusual_process_min_bytes",
+                cfg.unusual_process_min_bytes,
+            );
+            self.unusual_process(&AN0423_UNUSUAL_PROCESS, v, s, AppProto::Http, min, out);
+        }
         if s.sent < cfg.rare_min_bytes || !self.mature() {
             return;
         }

@@ -236,6 +236,8 @@ pub struct An0423 {
     pub comparable_fraction: f64,
     /// Unencrypted upload volume to a rare destination.
     pub rare_min_bytes: u64,
+    /// HTTP upload volume by a process the host has not used for HTTP before.
+    pub unusual_process_min_bytes: u64,
 }
 
 impl Default for An0423 {
@@ -245,6 +247,7 @@ impl Default for An0423 {
             window_secs: 3600,
             comparable_fraction: 0.5,
             rare_min_bytes: 5 * MIB,
+            unusual_process_min_bytes: MIB,
         }
     }
 }

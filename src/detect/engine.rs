@@ -503,4 +503,38 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(e.baseline.sizes().1, 1, "the destination is learnt");
     }
+
+    /// An HTTP upload of `sent` bytes by `image` from 10.0.0.5, `day` days after the first.
+    fn http_upload(day: u64, image: &str, sent: u64) -> FlowRecord {
+        let mut r = upload(sent, true);
+        r.flow_id = 100 + day;
+        r.server.1 = 80;
+        r.first_us += day * 86_400_000_000;
+        r.last_us += day * 86_400_000_000;
+        r.app.app = AppProto::Http;
+        r.process = Some(std::sync::Arc::new(crate::endpoint::Process {
+            name: image.into(),
+            ..Default::default()
+        }));
+        r
+    }
+
+    #[test]
+    fn a_process_new_for_the_host_and_protocol_is_flagged_after_learning() {
+        let mut e = engine();
+        let mut out = Vec::new();
+        for day in 0..8 {
+            e.judge(&http_upload(day, "chrome.exe", 2 << 20), &mut out);
+        }
+        assert!(out.is_empty(), "{out:?}");
+        e.judge(&http_upload(9, "chrome.exe", 2 << 20), &mut out);
+        assert!(out.is_empty(), "the usual process: {out:?}");
+        e.judge(&http_upload(10, "rclone.exe", 2 << 20), &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].rule.sid, 9_042_303);
+        assert_eq!(
+            out[0].measured["usual_processes"],
+            serde_json::json!(["chrome.exe"])
+        );
+    }
 }
