@@ -1,10 +1,12 @@
-//! Packet sources: pcap/pcapng replay and live capture, both through libpcap.
+//! Packet sources: pcap/pcapng replay (classic pcap files memory-mapped, the rest through
+//! libpcap) and live capture through libpcap.
 //!
 //! A source hands raw frames to a [`FrameSink`] (the dispatcher) and reports idle time
 //! so timeouts and batch flushes happen even when no packet arrives.
 
 pub mod files;
 pub mod live;
+mod pcapmap;
 
 use crate::decode::LinkType;
 
