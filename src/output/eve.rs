@@ -288,9 +288,9 @@ pub fn flow_event(
 }
 
 /// Serialise an application-layer event into `buf` (cleared first): flow identity and
-/// tuple first, then the parser's fields, then its `exfil` additions. Written field by
-/// field into the buffer: no intermediate map, no copies of the parser's values.
-pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContext<'_>) {
+/// tuple first, then the parser's fields, then its `exfil` additions, both already JSON
+/// text.
+pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowContext<'_>) {
     use std::io::Write;
     let (src, dst) = if ev.reversed {
         (m.server, m.client)
@@ -327,15 +327,15 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContex
         "\"proto\":\"{}\",\"community_id\":\"{cid}\"",
         proto_name(m.proto)
     );
-    for (k, v) in &ev.fields {
+    // The parser's object, serialised on the worker: its members go in as they are.
+    let members = ev.fields.as_str().as_bytes();
+    if let Some(inner) = members.get(1..members.len() - 1).filter(|m| !m.is_empty()) {
         buf.push(b',');
-        let _ = serde_json::to_writer(&mut *buf, k);
-        buf.push(b':');
-        let _ = serde_json::to_writer(&mut *buf, v);
+        buf.extend_from_slice(inner);
     }
     if let Some(x) = &ev.exfil {
         let _ = write!(buf, ",\"exfil\":{{\"{}\":", ev.event_type);
-        let _ = serde_json::to_writer(&mut *buf, x);
+        buf.extend_from_slice(x.as_str().as_bytes());
         buf.push(b'}');
     }
     buf.push(b'}');

@@ -70,7 +70,7 @@ impl OutputThread {
                             OutEvent::FlowEnd(flow, reason, app) => {
                                 eve::flow_event(&mut buf, &flow, reason, app.as_ref(), &ctx)
                             }
-                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, ev, &ctx),
+                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, &ev, &ctx),
                         }
                         self.write(&buf, &mut first_error);
                     }

@@ -2,7 +2,8 @@
 //! labels left of a domain the attacker controls, so the useful signals are the shape and
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
-use super::logger::{rcode_name, string_from_bytes};
+use super::logger::{rcode_name, string_from_bytes, ByteStr};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
@@ -117,17 +118,32 @@ impl NameFeatures {
             subdomain: lower(sub),
         }
     }
+}
 
-    pub fn to_json(&self) -> Value {
-        json!({
-            "len": self.len,
-            "labels": self.labels,
-            "longest_label": self.longest_label,
-            "entropy": round3(self.entropy),
-            "registered_domain": self.registered,
-            "subdomain": string_from_bytes(&self.subdomain),
-            "subdomain_len": self.subdomain.len(),
-        })
+/// The `qname` object of a query's `exfil` record (serialised straight into the event text).
+impl Serialize for NameFeatures {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Keys in alphabetical order, as the `serde_json::Map` this replaces wrote them.
+        #[derive(Serialize)]
+        struct View<'a> {
+            entropy: f64,
+            labels: usize,
+            len: usize,
+            longest_label: usize,
+            registered_domain: &'a str,
+            subdomain: ByteStr<'a>,
+            subdomain_len: usize,
+        }
+        View {
+            entropy: round3(self.entropy),
+            labels: self.labels,
+            len: self.len,
+            longest_label: self.longest_label,
+            registered_domain: &self.registered,
+            subdomain: ByteStr(&self.subdomain),
+            subdomain_len: self.subdomain.len(),
+        }
+        .serialize(s)
     }
 }
 
