@@ -7,7 +7,7 @@
 //! replays with a BPF filter stay with libpcap.
 
 use super::Frame;
-use memmap2::{Advice, Mmap};
+use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::fs::File;
 use std::path::Path;
 
@@ -15,6 +15,11 @@ const FILE_HEADER: usize = 24;
 const RECORD_HEADER: usize = 16;
 /// libpcap's `max_snaplen_for_dlt` for the link types the decoder handles.
 const MAX_SNAPLEN: u32 = 262_144;
+/// Pages behind the read position are dropped from the mapping in steps of this much, so
+/// the process's resident size does not grow with the file (the page cache keeps them).
+const RELEASE_STEP: usize = 8 << 20;
+/// Release boundaries are aligned to this (a multiple of every common page size).
+const RELEASE_ALIGN: usize = 2 << 20;
 
 /// A mapped classic pcap file (microsecond or nanosecond, either byte order).
 pub struct PcapMap {
@@ -85,6 +90,7 @@ impl PcapMap {
         Records {
             map: self,
             pos: FILE_HEADER,
+            released: 0,
             count: 0,
             odd: false,
         }
@@ -94,6 +100,8 @@ impl PcapMap {
 pub struct Records<'a> {
     map: &'a PcapMap,
     pos: usize,
+    /// Start of the mapped pages not yet released.
+    released: usize,
     count: u64,
     odd: bool,
 }
@@ -122,6 +130,20 @@ impl<'a> Iterator for Records<'a> {
         let at = self.pos;
         if at >= data.len() || self.odd {
             return None;
+        }
+        if at - self.released >= RELEASE_STEP {
+            let end = at & !(RELEASE_ALIGN - 1);
+            // SAFETY: for a read-only file mapping, MADV_DONTNEED only unmaps the pages:
+            // a later access reads the same bytes from the file again, so references into
+            // the released range stay valid and unchanged.
+            let _ = unsafe {
+                m.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    self.released,
+                    end - self.released,
+                )
+            };
+            self.released = end;
         }
         let start = at + RECORD_HEADER;
         if start > data.len() {
