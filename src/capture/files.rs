@@ -77,13 +77,17 @@ fn replay_one(
                 link: link_of(path, map.dlt()),
                 n: 0,
             };
+            sink.mapped(Some(map.shared()));
             let mut records = map.records();
+            let mut stopped = false;
             for f in records.by_ref() {
                 if !feed.frame(f, stop, sink, last_ts) {
-                    return Ok(());
+                    stopped = true;
+                    break;
                 }
             }
-            if !records.stopped_early() {
+            sink.mapped(None);
+            if stopped || !records.stopped_early() {
                 return Ok(());
             }
             skip = records.delivered();

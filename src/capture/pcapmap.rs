@@ -6,10 +6,11 @@
 //! each frame once, into its batch. pcapng files, files this reader does not recognise and
 //! replays with a BPF filter stay with libpcap.
 
-use super::Frame;
+use super::{Frame, SharedMap};
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 const FILE_HEADER: usize = 24;
 const RECORD_HEADER: usize = 16;
@@ -18,12 +19,16 @@ const MAX_SNAPLEN: u32 = 262_144;
 /// Pages behind the read position are dropped from the mapping in steps of this much, so
 /// the process's resident size does not grow with the file (the page cache keeps them).
 const RELEASE_STEP: usize = 8 << 20;
+/// How far behind the read position pages are kept: batches queued for the workers point
+/// into them (the default queues hold about 10 MB). Releasing them earlier would only cost
+/// page faults when a worker reads them.
+const RELEASE_LAG: usize = 32 << 20;
 /// Release boundaries are aligned to this (a multiple of every common page size).
 const RELEASE_ALIGN: usize = 2 << 20;
 
 /// A mapped classic pcap file (microsecond or nanosecond, either byte order).
 pub struct PcapMap {
-    map: Mmap,
+    map: SharedMap,
     swapped: bool,
     nanos: bool,
     snaplen: u32,
@@ -53,7 +58,7 @@ impl PcapMap {
             return None;
         }
         let mut m = PcapMap {
-            map,
+            map: Arc::new(map),
             swapped,
             nanos,
             snaplen: 0,
@@ -73,6 +78,11 @@ impl PcapMap {
 
     pub fn dlt(&self) -> i32 {
         self.dlt
+    }
+
+    /// The mapping, for consumers that keep frames by reference.
+    pub fn shared(&self) -> SharedMap {
+        self.map.clone()
     }
 
     fn u32_at(&self, at: usize) -> u32 {
@@ -131,8 +141,8 @@ impl<'a> Iterator for Records<'a> {
         if at >= data.len() || self.odd {
             return None;
         }
-        if at - self.released >= RELEASE_STEP {
-            let end = at & !(RELEASE_ALIGN - 1);
+        if at.saturating_sub(RELEASE_LAG) - self.released >= RELEASE_STEP {
+            let end = (at - RELEASE_LAG) & !(RELEASE_ALIGN - 1);
             // SAFETY: for a read-only file mapping, MADV_DONTNEED only unmaps the pages:
             // a later access reads the same bytes from the file again, so references into
             // the released range stay valid and unchanged.
