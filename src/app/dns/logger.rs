@@ -13,7 +13,10 @@ pub fn string_from_bytes(b: &[u8]) -> String {
         if c < 0x80 {
             s.push(c as char);
         } else {
-            s.push_str(&format!("\\x{c:02x}"));
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            s.push_str("\\x");
+            s.push(char::from(HEX[usize::from(c >> 4)]));
+            s.push(char::from(HEX[usize::from(c & 0xf)]));
         }
     }
     s

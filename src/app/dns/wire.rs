@@ -378,15 +378,53 @@ fn read_rdata(msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RDat
     })
 }
 
-/// Suricata's address rendering: dotted quad, or eight groups of four hex digits.
+/// Suricata's address rendering: dotted quad, or eight groups of four hex digits. Written
+/// digit by digit into one string (answers carry many addresses; `format!` per group was
+/// a visible cost).
 fn print_addr(b: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(39);
     match b.len() {
-        4 => format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
-        16 => b
-            .chunks(2)
-            .map(|g| format!("{:02x}{:02x}", g[0], g[1]))
-            .collect::<Vec<_>>()
-            .join(":"),
-        _ => String::new(),
+        4 => {
+            for (i, &o) in b.iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                if o >= 100 {
+                    s.push(char::from(b'0' + o / 100));
+                }
+                if o >= 10 {
+                    s.push(char::from(b'0' + o / 10 % 10));
+                }
+                s.push(char::from(b'0' + o % 10));
+            }
+        }
+        16 => {
+            for (i, &o) in b.iter().enumerate() {
+                if i > 0 && i % 2 == 0 {
+                    s.push(':');
+                }
+                s.push(char::from(HEX[usize::from(o >> 4)]));
+                s.push(char::from(HEX[usize::from(o & 0xf)]));
+            }
+        }
+        _ => {}
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_addr;
+
+    #[test]
+    fn addresses_print_like_suricata() {
+        assert_eq!(print_addr(&[0, 9, 10, 255]), "0.9.10.255");
+        assert_eq!(print_addr(&[99, 100, 199, 200]), "99.100.199.200");
+        let v6 = [
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0x01,
+        ];
+        assert_eq!(print_addr(&v6), "2001:0db8:0000:0000:0000:0000:0000:ab01");
+        assert_eq!(print_addr(&[1, 2, 3]), "");
     }
 }
