@@ -69,21 +69,23 @@ impl<T: Serialize> Serialize for Named<'_, T> {
 /// [`Value`] (tests, tools) parses the text once, on first use.
 #[derive(Clone, Default)]
 pub struct Json {
-    text: String,
+    /// UTF-8 JSON text.
+    text: Vec<u8>,
     parsed: OnceCell<Value>,
 }
 
 impl Json {
-    /// Serialise `v` (types that serialise to JSON cannot fail: string keys, finite floats
-    /// or null).
+    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster).
     pub fn of(v: &impl Serialize) -> Json {
+        let mut text = Vec::with_capacity(256);
+        crate::output::json::to_vec(&mut text, v);
         Json {
-            text: serde_json::to_string(v).unwrap_or_else(|_| "null".into()),
+            text,
             parsed: OnceCell::new(),
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.text
     }
 }
@@ -93,7 +95,7 @@ impl std::ops::Deref for Json {
 
     fn deref(&self) -> &Value {
         self.parsed
-            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
+            .get_or_init(|| serde_json::from_slice(&self.text).unwrap_or(Value::Null))
     }
 }
 
@@ -105,7 +107,7 @@ impl PartialEq for Json {
 
 impl std::fmt::Debug for Json {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&String::from_utf8_lossy(&self.text))
     }
 }
 
@@ -117,7 +119,7 @@ mod tests {
     #[test]
     fn fields_are_text_and_read_as_values() {
         let e = AppEvent::new(7, "dns", json!({"b": 1, "a": "x"})).with_exfil(json!([1]));
-        assert_eq!(e.fields.as_str(), r#"{"dns":{"a":"x","b":1}}"#);
+        assert_eq!(e.fields.as_bytes(), br#"{"dns":{"a":"x","b":1}}"#);
         assert_eq!(e.fields["dns"]["b"], 1);
         assert_eq!(**e.exfil.as_ref().unwrap(), json!([1]));
         #[derive(Serialize)]
@@ -133,6 +135,6 @@ mod tests {
                 tx_id: 3,
             },
         );
-        assert_eq!(f.fields.as_str(), r#"{"app_proto":"http","tx_id":3}"#);
+        assert_eq!(f.fields.as_bytes(), br#"{"app_proto":"http","tx_id":3}"#);
     }
 }

@@ -283,8 +283,7 @@ pub fn flow_event(
         },
     };
     buf.clear();
-    // Serialising plain structs into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, &ev);
+    super::json::to_vec(buf, &ev);
 }
 
 /// Serialise an application-layer event into `buf` (cleared first): flow identity and
@@ -338,7 +337,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.extend_from_slice(cid.as_bytes());
     buf.push(b'"');
     // The parser's object, serialised on the worker: its members go in as they are.
-    let members = ev.fields.as_str().as_bytes();
+    let members = ev.fields.as_bytes();
     if let Some(inner) = members.get(1..members.len() - 1).filter(|m| !m.is_empty()) {
         buf.push(b',');
         buf.extend_from_slice(inner);
@@ -347,7 +346,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         buf.extend_from_slice(b",\"exfil\":{\"");
         buf.extend_from_slice(ev.event_type.as_bytes());
         buf.extend_from_slice(b"\":");
-        buf.extend_from_slice(x.as_str().as_bytes());
+        buf.extend_from_slice(x.as_bytes());
         buf.push(b'}');
     }
     buf.push(b'}');

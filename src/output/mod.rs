@@ -1,6 +1,7 @@
 //! The output thread: turns ended flows and counters into EVE lines.
 
 pub mod eve;
+pub mod json;
 pub mod stats_event;
 pub mod timefmt;
 pub mod writer;
