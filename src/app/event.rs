@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 /// One application-layer EVE record.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,10 +75,26 @@ pub struct Json {
 }
 
 impl Json {
-    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster).
+    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster). Written
+    /// into a per-thread buffer first and copied out at its final size: one allocation per
+    /// document instead of a growth series.
     pub fn of(v: &impl Serialize) -> Json {
-        let mut text = Vec::with_capacity(256);
-        crate::output::json::to_vec(&mut text, v);
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+        }
+        let text = SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                crate::output::json::to_vec(&mut buf, v);
+                buf.to_vec()
+            }
+            // Only if serialising a value made another document (no type here does).
+            Err(_) => {
+                let mut buf = Vec::new();
+                crate::output::json::to_vec(&mut buf, v);
+                buf
+            }
+        });
         Json {
             text,
             parsed: OnceCell::new(),

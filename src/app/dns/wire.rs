@@ -152,7 +152,8 @@ pub struct Name {
 }
 
 fn read_name(msg: &[u8], pos: usize) -> Option<(Name, usize)> {
-    let mut text = Vec::new();
+    // Room for a typical name up front: grown label by label it was reallocated twice.
+    let mut text = Vec::with_capacity(64);
     let end = walk_name(msg, pos, |l| {
         if !text.is_empty() {
             text.push(b'.');
@@ -257,6 +258,14 @@ pub fn parse_message(msg: &[u8]) -> Option<Message> {
         ..Message::default()
     };
     let mut pos = HEADER_LEN;
+    // Counts come from the wire: reserve no more records than the bytes can hold (a
+    // question takes at least 5, a record 11) nor than are kept.
+    let room = |count: u16, min_len: usize, pos: usize| {
+        usize::from(count)
+            .min(msg.len().saturating_sub(pos) / min_len)
+            .min(MAX_RRS)
+    };
+    m.questions.reserve(room(header.qdcount, 5, pos));
     for _ in 0..header.qdcount {
         let Some((q, next)) = read_question(msg, pos) else {
             m.malformed = true;
@@ -271,6 +280,12 @@ pub fn parse_message(msg: &[u8]) -> Option<Message> {
     }
     let sections = [header.ancount, header.nscount, header.arcount];
     for (i, count) in sections.into_iter().enumerate() {
+        let section = match i {
+            0 => &mut m.answers,
+            1 => &mut m.authorities,
+            _ => &mut m.additionals,
+        };
+        section.reserve(room(count, 11, pos));
         for _ in 0..count {
             let Some((rr, next)) = read_rr(msg, pos) else {
                 m.malformed = true;
