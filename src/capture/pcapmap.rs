@@ -18,11 +18,11 @@ const RECORD_HEADER: usize = 16;
 const MAX_SNAPLEN: u32 = 262_144;
 /// Pages behind the read position are dropped from the mapping in steps of this much, so
 /// the process's resident size does not grow with the file (the page cache keeps them).
-const RELEASE_STEP: usize = 8 << 20;
+const RELEASE_STEP: usize = 4 << 20;
 /// How far behind the read position pages are kept: batches queued for the workers point
 /// into them (the default queues hold about 10 MB). Releasing them earlier would only cost
 /// page faults when a worker reads them.
-const RELEASE_LAG: usize = 32 << 20;
+const RELEASE_LAG: usize = 16 << 20;
 /// Release boundaries are aligned to this (a multiple of every common page size).
 const RELEASE_ALIGN: usize = 2 << 20;
 
