@@ -195,11 +195,31 @@ pub struct Srv {
     pub target: Name,
 }
 
+/// A rendered address, kept inline: responses carry many, and a heap string each was a
+/// visible share of parsing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrText {
+    text: [u8; 39],
+    len: u8,
+}
+
+impl AddrText {
+    /// ASCII digits, dots and colons.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+
+    fn push(&mut self, c: u8) {
+        self.text[usize::from(self.len)] = c;
+        self.len += 1;
+    }
+}
+
 /// Record data in the forms the log needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RData {
     /// A/AAAA rendered; "" for a wrong length, as Suricata does.
-    Addr(String),
+    Addr(AddrText),
     /// CNAME, NS, PTR, MX (exchange only).
     Name(Name),
     /// One entry per character-string.
@@ -393,34 +413,36 @@ fn read_rdata(msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RDat
     })
 }
 
-/// Suricata's address rendering: dotted quad, or eight groups of four hex digits. Written
-/// digit by digit into one string (answers carry many addresses; `format!` per group was
-/// a visible cost).
-fn print_addr(b: &[u8]) -> String {
+/// Suricata's address rendering: dotted quad, or eight groups of four hex digits (39
+/// characters at most), written digit by digit.
+fn print_addr(b: &[u8]) -> AddrText {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(39);
+    let mut s = AddrText {
+        text: [0; 39],
+        len: 0,
+    };
     match b.len() {
         4 => {
             for (i, &o) in b.iter().enumerate() {
                 if i > 0 {
-                    s.push('.');
+                    s.push(b'.');
                 }
                 if o >= 100 {
-                    s.push(char::from(b'0' + o / 100));
+                    s.push(b'0' + o / 100);
                 }
                 if o >= 10 {
-                    s.push(char::from(b'0' + o / 10 % 10));
+                    s.push(b'0' + o / 10 % 10);
                 }
-                s.push(char::from(b'0' + o % 10));
+                s.push(b'0' + o % 10);
             }
         }
         16 => {
             for (i, &o) in b.iter().enumerate() {
                 if i > 0 && i % 2 == 0 {
-                    s.push(':');
+                    s.push(b':');
                 }
-                s.push(char::from(HEX[usize::from(o >> 4)]));
-                s.push(char::from(HEX[usize::from(o & 0xf)]));
+                s.push(HEX[usize::from(o >> 4)]);
+                s.push(HEX[usize::from(o & 0xf)]);
             }
         }
         _ => {}
@@ -434,12 +456,15 @@ mod tests {
 
     #[test]
     fn addresses_print_like_suricata() {
-        assert_eq!(print_addr(&[0, 9, 10, 255]), "0.9.10.255");
-        assert_eq!(print_addr(&[99, 100, 199, 200]), "99.100.199.200");
+        assert_eq!(print_addr(&[0, 9, 10, 255]).as_bytes(), b"0.9.10.255");
+        assert_eq!(print_addr(&[99, 100, 199, 200]).as_bytes(), b"99.100.199.200");
         let v6 = [
             0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0x01,
         ];
-        assert_eq!(print_addr(&v6), "2001:0db8:0000:0000:0000:0000:0000:ab01");
-        assert_eq!(print_addr(&[1, 2, 3]), "");
+        assert_eq!(
+            print_addr(&v6).as_bytes(),
+            b"2001:0db8:0000:0000:0000:0000:0000:ab01"
+        );
+        assert_eq!(print_addr(&[1, 2, 3]).as_bytes(), b"");
     }
 }
