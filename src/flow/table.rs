@@ -139,8 +139,12 @@ impl FlowTable {
         let dir = flow.direction(from_lo);
         flow.account(dir, d, pkts, wire_bytes, ts_us);
         let list = list_of(flow.key.proto, flow.state);
-        self.unlink(slot);
-        self.push_tail(slot, list);
+        // Already last on the right list (the flow's previous packet was the list's latest
+        // activity too): moving it would put it back where it is.
+        if self.lists[list as usize].tail != slot || flow.list != list {
+            self.unlink(slot);
+            self.push_tail(slot, list);
+        }
         (slot, dir, created)
     }
 

@@ -457,7 +457,10 @@ mod tests {
     #[test]
     fn addresses_print_like_suricata() {
         assert_eq!(print_addr(&[0, 9, 10, 255]).as_bytes(), b"0.9.10.255");
-        assert_eq!(print_addr(&[99, 100, 199, 200]).as_bytes(), b"99.100.199.200");
+        assert_eq!(
+            print_addr(&[99, 100, 199, 200]).as_bytes(),
+            b"99.100.199.200"
+        );
         let v6 = [
             0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0x01,
         ];
