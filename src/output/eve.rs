@@ -2,6 +2,7 @@
 //! not define lives under the top-level `exfil` object, so dropping `exfil` leaves a record
 //! that validates against Suricata's schema unchanged.
 
+use super::json::push_u64;
 use super::timefmt::{ts, ts_bytes};
 use crate::app::session::{AppSummary, FlowMeta};
 use crate::app::{AppEvent, AppProto};
@@ -304,7 +305,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         None => buf.extend_from_slice(ts(ev.ts_us).as_bytes()),
     }
     buf.extend_from_slice(b"\",\"flow_id\":");
-    push_num(buf, m.flow_id);
+    push_u64(buf, m.flow_id);
     buf.extend_from_slice(b",\"event_type\":\"");
     buf.extend_from_slice(ev.event_type.as_bytes());
     buf.extend_from_slice(b"\",\"src_ip\":\"");
@@ -312,7 +313,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.extend_from_slice(b"\",");
     if has_ports(m.proto) {
         buf.extend_from_slice(b"\"src_port\":");
-        push_num(buf, u64::from(src.1));
+        push_u64(buf, u64::from(src.1));
         buf.push(b',');
     }
     buf.extend_from_slice(b"\"dest_ip\":\"");
@@ -320,7 +321,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.extend_from_slice(b"\",");
     if has_ports(m.proto) {
         buf.extend_from_slice(b"\"dest_port\":");
-        push_num(buf, u64::from(dst.1));
+        push_u64(buf, u64::from(dst.1));
         buf.push(b',');
     }
     let cid = community_id(
@@ -352,21 +353,6 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.push(b'}');
 }
 
-/// Decimal digits of `n`.
-fn push_num(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[at..]);
-}
-
 /// An address as `IpAddr` prints it; IPv4 (the common case) without the format machinery.
 fn push_ip(buf: &mut Vec<u8>, a: &Addr) {
     use std::io::Write;
@@ -376,7 +362,7 @@ fn push_ip(buf: &mut Vec<u8>, a: &Addr) {
                 if i > 0 {
                     buf.push(b'.');
                 }
-                push_num(buf, u64::from(o));
+                push_u64(buf, u64::from(o));
             }
         }
         // Writing into a Vec cannot fail.
