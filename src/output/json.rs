@@ -25,7 +25,7 @@ pub fn to_vec(out: &mut Vec<u8>, v: &(impl Serialize + ?Sized)) {
 }
 
 #[derive(Debug)]
-pub struct Error(String);
+struct Error(String);
 
 impl Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,7 +77,7 @@ fn plain(b: &[u8]) -> bool {
 }
 
 /// Append `s` as a JSON string (quotes included).
-pub fn push_str(out: &mut Vec<u8>, s: &str) {
+fn push_str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
@@ -156,12 +156,12 @@ impl fmt::Write for Escaping<'_> {
     }
 }
 
-pub struct Ser<'a> {
+struct Ser<'a> {
     out: &'a mut Vec<u8>,
 }
 
 /// A JSON array or object being written: whether a comma is due before the next item.
-pub struct Compound<'s, 'a> {
+struct Compound<'s, 'a> {
     ser: &'s mut Ser<'a>,
     first: bool,
     /// Closing bytes: `]`, `}`, or `]}` / `}}` for enum variants.
