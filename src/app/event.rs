@@ -1,6 +1,13 @@
 //! Events parsers produce; the output thread adds timestamp, flow identity and tuple.
+//!
+//! A parser's fields are serialised once, when the event is made, on the worker that made
+//! it: from typed structs on the hot paths (DNS, HTTP), from `serde_json` values elsewhere.
+//! The output thread then only frames and copies bytes, and no value tree crosses threads
+//! (building, walking and freeing those trees was most of the logging cost).
 
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::cell::{OnceCell, RefCell};
 
 /// One application-layer EVE record.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,11 +17,12 @@ pub struct AppEvent {
     /// EVE `event_type`: "dns", "ftp", "ftp_data", "tftp", "smb", "smtp", "http", "tls",
     /// "ssh", "fileinfo".
     pub event_type: &'static str,
-    /// Top-level fields in Suricata's shape, e.g. `{"dns": {...}}`, or for fileinfo
-    /// `{"app_proto": "ftp-data", "fileinfo": {...}}`. Only fields Suricata's schema defines.
-    pub fields: Map<String, Value>,
+    /// Top-level fields in Suricata's shape, one JSON object, e.g. `{"dns": {...}}`, or for
+    /// fileinfo `{"app_proto": "ftp-data", "fileinfo": {...}}`. Only fields Suricata's
+    /// schema defines.
+    pub fields: Json,
     /// Our additions (placed under the top-level `exfil` object), if any.
-    pub exfil: Option<Value>,
+    pub exfil: Option<Json>,
     /// When true the event is logged with src = server, dest = client (e.g. a DNS
     /// response logged in the direction it travelled); false: src = client.
     pub reversed: bool,
@@ -22,20 +30,127 @@ pub struct AppEvent {
 
 impl AppEvent {
     /// An event whose only field is the protocol object named like the event type.
-    pub fn new(ts_us: u64, event_type: &'static str, body: Value) -> AppEvent {
-        let mut fields = Map::new();
-        fields.insert(event_type.to_string(), body);
+    pub fn new(ts_us: u64, event_type: &'static str, body: impl Serialize) -> AppEvent {
+        AppEvent::with_fields(ts_us, event_type, Named(event_type, &body))
+    }
+
+    /// An event with several top-level fields: `fields` must serialise to a JSON object.
+    /// Typed structs list their keys alphabetically, the order a `serde_json::Map` writes,
+    /// so a record's bytes do not depend on which of the two built it.
+    pub fn with_fields(ts_us: u64, event_type: &'static str, fields: impl Serialize) -> AppEvent {
         AppEvent {
             ts_us,
             event_type,
-            fields,
+            fields: Json::of(&fields),
             exfil: None,
             reversed: false,
         }
     }
 
-    pub fn with_exfil(mut self, exfil: Value) -> AppEvent {
-        self.exfil = Some(exfil);
+    pub fn with_exfil(mut self, exfil: impl Serialize) -> AppEvent {
+        self.exfil = Some(Json::of(&exfil));
         self
+    }
+}
+
+/// `{name: value}` with a key only known at run time (the event type).
+struct Named<'a, T>(&'static str, &'a T);
+
+impl<T: Serialize> Serialize for Named<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0, self.1)?;
+        m.end()
+    }
+}
+
+/// A JSON document kept as its text, which is what gets written. Reading it as a
+/// [`Value`] (tests, tools) parses the text once, on first use.
+#[derive(Clone, Default)]
+pub struct Json {
+    /// UTF-8 JSON text.
+    text: Vec<u8>,
+    parsed: OnceCell<Value>,
+}
+
+impl Json {
+    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster). Written
+    /// into a per-thread buffer first and copied out at its final size: one allocation per
+    /// document instead of a growth series.
+    pub fn of(v: &impl Serialize) -> Json {
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+        }
+        let text = SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                crate::output::json::to_vec(&mut buf, v);
+                buf.to_vec()
+            }
+            // Only if serialising a value made another document (no type here does).
+            Err(_) => {
+                let mut buf = Vec::new();
+                crate::output::json::to_vec(&mut buf, v);
+                buf
+            }
+        });
+        Json {
+            text,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for Json {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.parsed
+            .get_or_init(|| serde_json::from_slice(&self.text).unwrap_or(Value::Null))
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, o: &Json) -> bool {
+        self.text == o.text
+    }
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_text_and_read_as_values() {
+        let e = AppEvent::new(7, "dns", json!({"b": 1, "a": "x"})).with_exfil(json!([1]));
+        assert_eq!(e.fields.as_bytes(), br#"{"dns":{"a":"x","b":1}}"#);
+        assert_eq!(e.fields["dns"]["b"], 1);
+        assert_eq!(**e.exfil.as_ref().unwrap(), json!([1]));
+        #[derive(Serialize)]
+        struct F {
+            app_proto: &'static str,
+            tx_id: u64,
+        }
+        let f = AppEvent::with_fields(
+            7,
+            "fileinfo",
+            F {
+                app_proto: "http",
+                tx_id: 3,
+            },
+        );
+        assert_eq!(f.fields.as_bytes(), br#"{"app_proto":"http","tx_id":3}"#);
     }
 }

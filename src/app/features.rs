@@ -71,11 +71,15 @@ impl FlowFeatures {
 /// Shannon entropy of the bytes, bits per byte.
 pub fn entropy<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> f64 {
     let mut counts = [0u32; 256];
-    let mut total = 0u32;
     for &b in bytes {
         counts[usize::from(b)] += 1;
-        total += 1;
     }
+    entropy_of_counts(&counts)
+}
+
+/// Shannon entropy, bits per byte, of a byte histogram.
+pub fn entropy_of_counts(counts: &[u32; 256]) -> f64 {
+    let total: u32 = counts.iter().sum();
     if total == 0 {
         return 0.0;
     }

@@ -27,7 +27,7 @@ fn validator() -> Option<&'static jsonschema::Validator> {
 
 /// The event as written (timestamp, event type, the parser's fields), `exfil` aside.
 fn record(e: &AppEvent) -> Value {
-    let mut o = e.fields.clone();
+    let mut o = e.fields.as_object().cloned().unwrap_or_default();
     o.insert("event_type".into(), e.event_type.into());
     o.insert("timestamp".into(), "2024-01-01T00:00:00.000000+0000".into());
     Value::Object(o)

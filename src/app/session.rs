@@ -174,6 +174,11 @@ impl AppLayer {
         }
     }
 
+    /// How many events [`AppLayer::drain_events`] would hand out now.
+    pub fn pending_events(&self) -> usize {
+        self.shared.out.len()
+    }
+
     /// Events produced since the last call, with the identity of their flow.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, (FlowMeta, AppEvent)> {
         self.shared.out.drain(..)

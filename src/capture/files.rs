@@ -1,6 +1,8 @@
-//! Replay of pcap/pcapng files (libpcap reads both) in the order given; directories are
-//! expanded to their regular files sorted by name.
+//! Replay of pcap/pcapng files in the order given; directories are expanded to their
+//! regular files sorted by name. Classic pcap files are read from a memory map
+//! ([`super::pcapmap`]); pcapng files and filtered replays go through libpcap.
 
+use super::pcapmap::PcapMap;
 use super::{ts_micros, Frame, FrameSink};
 use crate::decode::LinkType;
 use crate::stats::{lock, StatsHub};
@@ -66,41 +68,99 @@ fn replay_one(
     sink: &mut dyn FrameSink,
     last_ts: &mut u64,
 ) -> Result<(), String> {
+    // Records libpcap must skip: the mapped reader delivered them before a record it
+    // leaves to libpcap's rules.
+    let mut skip = 0;
+    if bpf.is_none() {
+        if let Some(map) = PcapMap::open(path) {
+            let mut feed = Feed {
+                link: link_of(path, map.dlt()),
+                n: 0,
+            };
+            sink.mapped(Some(map.shared()));
+            let mut records = map.records();
+            let mut stopped = false;
+            for f in records.by_ref() {
+                if !feed.frame(f, stop, sink, last_ts) {
+                    stopped = true;
+                    break;
+                }
+            }
+            sink.mapped(None);
+            if stopped || !records.stopped_early() {
+                return Ok(());
+            }
+            skip = records.delivered();
+        }
+    }
     let mut cap = pcap::Capture::from_file(path).map_err(|e| e.to_string())?;
     if let Some(f) = bpf {
         cap.filter(f, true)
             .map_err(|e| format!("BPF filter `{f}`: {e}"))?;
     }
     let link = LinkType::from_dlt(cap.get_datalink().0);
-    if link.is_none() {
-        eprintln!(
-            "exfil-sensor: {}: link type {} is not decoded; its frames are counted as unsupported",
-            path.display(),
-            cap.get_datalink().0
-        );
-    }
-    let mut n: u64 = 0;
+    let mut feed = Feed {
+        link: if skip == 0 {
+            link_of(path, cap.get_datalink().0)
+        } else {
+            link
+        },
+        n: skip,
+    };
     loop {
         match cap.next_packet() {
+            Ok(_) if skip > 0 => skip -= 1,
             Ok(p) => {
-                let ts = ts_micros(p.header);
-                *last_ts = (*last_ts).max(ts);
                 let f = Frame {
-                    ts_us: ts,
+                    ts_us: ts_micros(p.header),
                     wire_len: p.header.len.max(p.data.len() as u32),
                     data: p.data,
                 };
-                if !sink.frame(link, f) {
-                    return Ok(());
-                }
-                n += 1;
-                // Check the stop flag every few thousand frames, not per frame.
-                if n % 4096 == 0 && stop.load(Ordering::Relaxed) {
+                if !feed.frame(f, stop, sink, last_ts) {
                     return Ok(());
                 }
             }
             Err(pcap::Error::NoMorePackets) => return Ok(()),
-            Err(e) => return Err(format!("read error after {n} packets: {e}")),
+            Err(e) => return Err(format!("read error after {} packets: {e}", feed.n)),
         }
+    }
+}
+
+/// The decoder's link type for a file's DLT; an unknown one is reported once per file.
+fn link_of(path: &Path, dlt: i32) -> Option<LinkType> {
+    let link = LinkType::from_dlt(dlt);
+    if link.is_none() {
+        eprintln!(
+            "exfil-sensor: {}: link type {dlt} is not decoded; its frames are counted as unsupported",
+            path.display(),
+        );
+    }
+    link
+}
+
+/// Hands one file's frames to the sink, whichever reader produced them.
+struct Feed {
+    link: Option<LinkType>,
+    /// Frames delivered so far.
+    n: u64,
+}
+
+impl Feed {
+    /// False when replay of this file should stop (the sink asked, or `stop` is set).
+    #[inline]
+    fn frame(
+        &mut self,
+        f: Frame<'_>,
+        stop: &AtomicBool,
+        sink: &mut dyn FrameSink,
+        last_ts: &mut u64,
+    ) -> bool {
+        *last_ts = (*last_ts).max(f.ts_us);
+        if !sink.frame(self.link, f) {
+            return false;
+        }
+        self.n += 1;
+        // Check the stop flag every few thousand frames, not per frame.
+        !(self.n % 4096 == 0 && stop.load(Ordering::Relaxed))
     }
 }

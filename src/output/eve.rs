@@ -2,7 +2,8 @@
 //! not define lives under the top-level `exfil` object, so dropping `exfil` leaves a record
 //! that validates against Suricata's schema unchanged.
 
-use super::timefmt::ts;
+use super::json::push_u64;
+use super::timefmt::{ts, ts_bytes};
 use super::EndedFlow;
 use crate::app::session::FlowMeta;
 use crate::app::{AppEvent, AppProto};
@@ -283,36 +284,45 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
         },
     };
     buf.clear();
-    // Serialising plain structs into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, &ev);
+    super::json::to_vec(buf, &ev);
 }
 
 /// Serialise an application-layer event into `buf` (cleared first): flow identity and
-/// tuple first, then the parser's fields, then its `exfil` additions. Written field by
-/// field into the buffer: no intermediate map, no copies of the parser's values.
-pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContext<'_>) {
-    use std::io::Write;
+/// tuple first, then the parser's fields, then its `exfil` additions, both already JSON
+/// text.
+pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowContext<'_>) {
     let (src, dst) = if ev.reversed {
         (m.server, m.client)
     } else {
         (m.client, m.server)
     };
     buf.clear();
-    // Writing into a Vec cannot fail; the serde_json calls below write valid JSON values.
-    let _ = write!(
-        buf,
-        "{{\"timestamp\":\"{}\",\"flow_id\":{},\"event_type\":\"{}\",\"src_ip\":\"{}\",",
-        ts(ev.ts_us),
-        m.flow_id,
-        ev.event_type,
-        addr_to_ip(&src.0)
-    );
-    if has_ports(m.proto) {
-        let _ = write!(buf, "\"src_port\":{},", src.1);
+    // The header is put together by hand (no format machinery): it is most of the work
+    // the output thread does for an event.
+    buf.extend_from_slice(b"{\"timestamp\":\"");
+    match ts_bytes(ev.ts_us) {
+        Some(t) => buf.extend_from_slice(&t),
+        None => buf.extend_from_slice(ts(ev.ts_us).as_bytes()),
     }
-    let _ = write!(buf, "\"dest_ip\":\"{}\",", addr_to_ip(&dst.0));
+    buf.extend_from_slice(b"\",\"flow_id\":");
+    push_u64(buf, m.flow_id);
+    buf.extend_from_slice(b",\"event_type\":\"");
+    buf.extend_from_slice(ev.event_type.as_bytes());
+    buf.extend_from_slice(b"\",\"src_ip\":\"");
+    push_ip(buf, &src.0);
+    buf.extend_from_slice(b"\",");
     if has_ports(m.proto) {
-        let _ = write!(buf, "\"dest_port\":{},", dst.1);
+        buf.extend_from_slice(b"\"src_port\":");
+        push_u64(buf, u64::from(src.1));
+        buf.push(b',');
+    }
+    buf.extend_from_slice(b"\"dest_ip\":\"");
+    push_ip(buf, &dst.0);
+    buf.extend_from_slice(b"\",");
+    if has_ports(m.proto) {
+        buf.extend_from_slice(b"\"dest_port\":");
+        push_u64(buf, u64::from(dst.1));
+        buf.push(b',');
     }
     let cid = community_id(
         ctx.community_id_seed,
@@ -322,23 +332,44 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: AppEvent, ctx: &FlowContex
         m.client.1,
         m.server.1,
     );
-    let _ = write!(
-        buf,
-        "\"proto\":\"{}\",\"community_id\":\"{cid}\"",
-        proto_name(m.proto)
-    );
-    for (k, v) in &ev.fields {
+    buf.extend_from_slice(b"\"proto\":\"");
+    buf.extend_from_slice(proto_name(m.proto).as_bytes());
+    buf.extend_from_slice(b"\",\"community_id\":\"");
+    buf.extend_from_slice(cid.as_bytes());
+    buf.push(b'"');
+    // The parser's object, serialised on the worker: its members go in as they are.
+    let members = ev.fields.as_bytes();
+    if let Some(inner) = members.get(1..members.len() - 1).filter(|m| !m.is_empty()) {
         buf.push(b',');
-        let _ = serde_json::to_writer(&mut *buf, k);
-        buf.push(b':');
-        let _ = serde_json::to_writer(&mut *buf, v);
+        buf.extend_from_slice(inner);
     }
     if let Some(x) = &ev.exfil {
-        let _ = write!(buf, ",\"exfil\":{{\"{}\":", ev.event_type);
-        let _ = serde_json::to_writer(&mut *buf, x);
+        buf.extend_from_slice(b",\"exfil\":{\"");
+        buf.extend_from_slice(ev.event_type.as_bytes());
+        buf.extend_from_slice(b"\":");
+        buf.extend_from_slice(x.as_bytes());
         buf.push(b'}');
     }
     buf.push(b'}');
+}
+
+/// An address as `IpAddr` prints it; IPv4 (the common case) without the format machinery.
+fn push_ip(buf: &mut Vec<u8>, a: &Addr) {
+    use std::io::Write;
+    match addr_to_ip(a) {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                push_u64(buf, u64::from(o));
+            }
+        }
+        // Writing into a Vec cannot fail.
+        v6 => {
+            let _ = write!(buf, "{v6}");
+        }
+    }
 }
 
 #[derive(Serialize)]

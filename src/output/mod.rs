@@ -1,6 +1,7 @@
 //! The output thread: turns ended flows and counters into EVE lines.
 
 pub mod eve;
+pub mod json;
 pub mod stats_event;
 pub mod timefmt;
 pub mod writer;
@@ -85,7 +86,7 @@ impl OutputThread {
                     for e in events {
                         match e {
                             OutEvent::FlowEnd(e) => eve::flow_event(&mut buf, &e, &ctx),
-                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, ev, &ctx),
+                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, &ev, &ctx),
                             OutEvent::Alert(a) => eve::alert_event(&mut buf, &a, &ctx),
                             // The detection stage consumes these.
                             OutEvent::Interim(_) => continue,

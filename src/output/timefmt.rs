@@ -16,23 +16,60 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Length of a timestamp with a four-digit year.
+const TS_LEN: usize = 31;
+
+/// The timestamp for `us` microseconds since the epoch, digits placed by hand: every
+/// event carries one or three, and `format!` was a measurable part of writing them. None
+/// past year 9999 (see [`write_ts`]).
+pub fn ts_bytes(us: u64) -> Option<[u8; TS_LEN]> {
+    let secs = (us / 1_000_000) as i64;
+    let frac = (us % 1_000_000) as u32;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+    let mut b = *b"0000-00-00T00:00:00.000000+0000";
+    for (at, width, v) in [
+        (0, 4, y),
+        (5, 2, m),
+        (8, 2, d),
+        (11, 2, sod / 3600),
+        (14, 2, sod / 60 % 60),
+        (17, 2, sod % 60),
+        (20, 6, frac),
+    ] {
+        let mut v = v;
+        for c in b[at..at + width].iter_mut().rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    Some(b)
+}
+
 /// Append the timestamp for `us` microseconds since the epoch to `out`.
 pub fn write_ts(out: &mut String, us: u64) {
-    let secs = (us / 1_000_000) as i64;
-    let frac = us % 1_000_000;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}+0000",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    match ts_bytes(us) {
+        // The template and the digits are ASCII.
+        Some(b) => out.push_str(std::str::from_utf8(&b).unwrap_or_default()),
+        None => {
+            let secs = (us / 1_000_000) as i64;
+            let frac = us % 1_000_000;
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let _ = write!(
+                out,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}+0000",
+                sod / 3600,
+                sod / 60 % 60,
+                sod % 60
+            );
+        }
+    }
 }
 
 pub fn ts(us: u64) -> String {
-    let mut s = String::with_capacity(31);
+    let mut s = String::with_capacity(TS_LEN);
     write_ts(&mut s, us);
     s
 }
@@ -46,5 +83,13 @@ mod tests {
         assert_eq!(ts(0), "1970-01-01T00:00:00.000000+0000");
         assert_eq!(ts(1_741_788_001_421_608), "2025-03-12T14:00:01.421608+0000");
         assert_eq!(ts(951_782_400_000_001), "2000-02-29T00:00:00.000001+0000");
+        assert_eq!(
+            ts(253_402_300_799_999_999),
+            "9999-12-31T23:59:59.999999+0000"
+        );
+        assert_eq!(
+            ts(253_402_300_800_000_000),
+            "10000-01-01T00:00:00.000000+0000"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! and TFTP transfers on the worker that holds their control flow.
 
 use super::batch::{Batch, ToWorker};
-use crate::capture::{Frame, FrameSink};
+use crate::capture::{Frame, FrameSink, SharedMap};
 use crate::decode::{decode, layer, Addr, Decoded, LinkType};
 use crate::ident::flow_id::mix64;
 use crate::stats::{lock, CaptureCounters, StatsHub};
@@ -34,6 +34,15 @@ pub struct Dispatcher {
     now_us: u64,
     last_tick_us: u64,
     since_publish: u32,
+    /// The mapped file frames currently come from (their bytes are then not copied).
+    map: Option<SharedMap>,
+}
+
+/// Where `data` starts inside `map`, if it lies within it.
+fn offset_in(map: &SharedMap, data: &[u8]) -> Option<usize> {
+    let base = map.as_ptr() as usize;
+    let at = (data.as_ptr() as usize).checked_sub(base)?;
+    (at + data.len() <= map.len()).then_some(at)
 }
 
 /// Symmetric in (a, b): both directions of a conversation land on the same worker.
@@ -72,6 +81,7 @@ impl Dispatcher {
             now_us: 0,
             last_tick_us: 0,
             since_publish: 0,
+            map: None,
         }
     }
 
@@ -159,7 +169,17 @@ impl FrameSink for Dispatcher {
             Ok(()) if self.decoded.ip_version != 0 => {
                 let d = &self.decoded;
                 let w = shard_of(&d.src, &d.dst, self.workers.len());
-                self.pending[w].push(f.ts_us, f.wire_len, f.data, d);
+                let at = self.map.as_ref().and_then(|m| offset_in(m, f.data));
+                if !self.pending[w].fits(at.and(self.map.as_ref())) {
+                    self.flush_worker(w);
+                }
+                let (b, d) = (&mut self.pending[w], &self.decoded);
+                match (at, &self.map) {
+                    (Some(at), Some(m)) => {
+                        b.push_mapped(m, at, f.ts_us, f.wire_len, f.data.len() as u32, d)
+                    }
+                    _ => b.push(f.ts_us, f.wire_len, f.data, d),
+                }
                 if self.pending[w].pkts.len() >= self.batch_packets {
                     self.flush_worker(w);
                 }
@@ -186,6 +206,10 @@ impl FrameSink for Dispatcher {
     fn idle(&mut self, now_us: u64) {
         self.now_us = self.now_us.max(now_us);
         self.flush_all_and_tick();
+    }
+
+    fn mapped(&mut self, map: Option<SharedMap>) {
+        self.map = map;
     }
 }
 

@@ -157,8 +157,13 @@ impl Worker {
     /// The output thread outlives the workers; a send error means it failed, and the
     /// final stats report the events it wrote.
     fn emit_ended(&mut self) {
-        let mut out = Vec::new();
-        for (mut flow, reason) in self.table.drain_ended() {
+        let ended = self.table.drain_ended();
+        // Sized up front (the message moves to the output thread, so it cannot be reused):
+        // each ended flow, the events already waiting, and room for one more event per
+        // ended flow, so the common case never regrows.
+        let waiting = self.app.as_ref().map_or(0, AppLayer::pending_events);
+        let mut out = Vec::with_capacity(2 * ended.len() + waiting);
+        for (mut flow, reason) in ended {
             let summary = self.app.as_mut().and_then(|app| {
                 let s = app.finish(&mut flow);
                 out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));

@@ -3,7 +3,8 @@
 //! additionals), so events validate with `additionalProperties: false`.
 
 use super::wire::*;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
 
 /// Suricata's byte-string rendering: ASCII kept (JSON escapes controls), other bytes as `\xNN`.
 pub fn string_from_bytes(b: &[u8]) -> String {
@@ -12,14 +13,22 @@ pub fn string_from_bytes(b: &[u8]) -> String {
         if c < 0x80 {
             s.push(c as char);
         } else {
-            s.push_str(&format!("\\x{c:02x}"));
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            s.push_str("\\x");
+            s.push(char::from(HEX[usize::from(c >> 4)]));
+            s.push(char::from(HEX[usize::from(c & 0xf)]));
         }
     }
     s
 }
 
 pub fn rrtype_name(t: u16) -> String {
-    let name = match t {
+    rrtype_str(t).map_or_else(|| t.to_string(), str::to_string)
+}
+
+/// The mnemonic of a record type, if it has one.
+fn rrtype_str(t: u16) -> Option<&'static str> {
+    Some(match t {
         1 => "A",
         2 => "NS",
         3 => "MD",
@@ -73,13 +82,17 @@ pub fn rrtype_name(t: u16) -> String {
         255 => "ANY",
         256 => "URI",
         257 => "CAA",
-        _ => return t.to_string(),
-    };
-    name.to_string()
+        _ => return None,
+    })
 }
 
 pub fn rcode_name(rcode: u8) -> String {
-    let name = match rcode {
+    rcode_str(rcode).map_or_else(|| rcode.to_string(), str::to_string)
+}
+
+/// The mnemonic of a response code, if it has one.
+fn rcode_str(rcode: u8) -> Option<&'static str> {
+    Some(match rcode {
         0 => "NOERROR",
         1 => "FORMERR",
         2 => "SERVFAIL",
@@ -91,9 +104,8 @@ pub fn rcode_name(rcode: u8) -> String {
         8 => "NXRRSET",
         9 => "NOTAUTH",
         10 => "NOTZONE",
-        _ => return rcode.to_string(),
-    };
-    name.to_string()
+        _ => return None,
+    })
 }
 
 /// The three record sections differ in which fields the schema allows.
@@ -104,180 +116,433 @@ enum Section {
     Additional,
 }
 
-fn name_str(n: &Name) -> Value {
-    Value::String(string_from_bytes(&n.text))
-}
+// Typed records, serialised straight into the event's text without building a value
+// tree. Keys are declared in alphabetical order, the order the `serde_json::Map` these
+// replace wrote them in.
 
-fn soa_obj(s: &Soa) -> Value {
-    let mut o = Map::new();
-    o.insert("mname".into(), name_str(&s.mname));
-    if s.mname.truncated {
-        o.insert("mname_truncated".into(), true.into());
+/// Bytes in [`string_from_bytes`]'s rendering, borrowed as they are when all ASCII.
+#[derive(Clone, Copy)]
+pub struct ByteStr<'a>(pub &'a [u8]);
+
+impl Serialize for ByteStr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(text) if self.0.is_ascii() => s.serialize_str(text),
+            _ => s.serialize_str(&string_from_bytes(self.0)),
+        }
     }
-    o.insert("rname".into(), name_str(&s.rname));
-    o.insert("serial".into(), s.serial.into());
-    o.insert("refresh".into(), s.refresh.into());
-    o.insert("retry".into(), s.retry.into());
-    o.insert("expire".into(), s.expire.into());
-    o.insert("minimum".into(), s.minimum.into());
-    Value::Object(o)
 }
 
-fn srv_obj(s: &Srv) -> Value {
-    json!({"priority": s.priority, "weight": s.weight, "port": s.port, "name": name_str(&s.target)})
-}
+/// A record type by name ([`rrtype_name`]).
+#[derive(Clone, Copy)]
+struct RrType(u16);
 
-fn sshfp_obj(algo: u8, fp_type: u8, fp: &[u8]) -> Value {
-    let hex: Vec<String> = fp.iter().map(|b| format!("{b:02x}")).collect();
-    json!({"fingerprint": hex.join(":"), "algo": algo, "type": fp_type})
-}
-
-/// Log entries for one record (TXT: one per string, like Suricata). An OPT without options
-/// logs nothing. A section stops at `MAX_RRS` entries.
-fn rr_entries(rr: &Rr, section: Section, out: &mut Vec<Value>) {
-    let mut base = Map::new();
-    base.insert("rrname".into(), name_str(&rr.name));
-    if rr.name.truncated && section == Section::Authority {
-        base.insert("rrname_truncated".into(), true.into());
+impl Serialize for RrType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match rrtype_str(self.0) {
+            Some(name) => s.serialize_str(name),
+            None => s.collect_str(&self.0),
+        }
     }
-    base.insert("rrtype".into(), rrtype_name(rr.rtype).into());
-    base.insert("ttl".into(), rr.ttl.into());
-    let with = |k: &str, v: Value| {
-        let mut o = base.clone();
-        o.insert(k.into(), v);
-        Value::Object(o)
+}
+
+/// A response code by name ([`rcode_name`]).
+struct Rcode(u8);
+
+impl Serialize for Rcode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match rcode_str(self.0) {
+            Some(name) => s.serialize_str(name),
+            None => s.collect_str(&self.0),
+        }
+    }
+}
+
+/// Bytes as lower-case hex, optionally `:`-separated.
+struct Hex<'a>(&'a [u8], &'static str);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Serialize)]
+struct SoaObj<'a> {
+    expire: u32,
+    minimum: u32,
+    mname: ByteStr<'a>,
+    #[serde(skip_serializing_if = "is_false")]
+    mname_truncated: bool,
+    refresh: u32,
+    retry: u32,
+    rname: ByteStr<'a>,
+    serial: u32,
+}
+
+impl<'a> SoaObj<'a> {
+    fn of(s: &'a Soa) -> SoaObj<'a> {
+        SoaObj {
+            expire: s.expire,
+            minimum: s.minimum,
+            mname: ByteStr(&s.mname.text),
+            mname_truncated: s.mname.truncated,
+            refresh: s.refresh,
+            retry: s.retry,
+            rname: ByteStr(&s.rname.text),
+            serial: s.serial,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SrvObj<'a> {
+    name: ByteStr<'a>,
+    port: u16,
+    priority: u16,
+    weight: u16,
+}
+
+impl<'a> SrvObj<'a> {
+    fn of(s: &'a Srv) -> SrvObj<'a> {
+        SrvObj {
+            name: ByteStr(&s.target.text),
+            port: s.port,
+            priority: s.priority,
+            weight: s.weight,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SshfpObj<'a> {
+    algo: u8,
+    fingerprint: Hex<'a>,
+    #[serde(rename = "type")]
+    fp_type: u8,
+}
+
+#[derive(Serialize)]
+struct OptEntry<'a> {
+    code: u16,
+    data: Hex<'a>,
+}
+
+/// EDNS options of an OPT record.
+struct OptList<'a>(&'a [(u16, Vec<u8>)]);
+
+impl Serialize for OptList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(code, data)| OptEntry {
+            code: *code,
+            data: Hex(data, ""),
+        }))
+    }
+}
+
+/// One entry of a record section.
+#[derive(Serialize)]
+struct RrEntry<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opt: Option<OptList<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdata: Option<ByteStr<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    rdata_truncated: bool,
+    rrname: ByteStr<'a>,
+    #[serde(skip_serializing_if = "is_false")]
+    rrname_truncated: bool,
+    rrtype: RrType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    soa: Option<SoaObj<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    srv: Option<SrvObj<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sshfp: Option<SshfpObj<'a>>,
+    ttl: u32,
+}
+
+/// Log entries for one record (TXT: one per string, like Suricata; at most `room`). An
+/// OPT without options logs nothing.
+fn rr_entries<'a>(
+    rr: &'a Rr,
+    section: Section,
+    room: usize,
+    mut emit: impl FnMut(RrEntry<'a>) -> bool,
+) -> Result<usize, ()> {
+    let base = || RrEntry {
+        opt: None,
+        rdata: None,
+        rdata_truncated: false,
+        rrname: ByteStr(&rr.name.text),
+        rrname_truncated: rr.name.truncated && section == Section::Authority,
+        rrtype: RrType(rr.rtype),
+        soa: None,
+        srv: None,
+        sshfp: None,
+        ttl: rr.ttl,
     };
+    let mut one = |e: RrEntry<'a>| if emit(e) { Ok(1) } else { Err(()) };
     match (&rr.data, section) {
         (RData::Txt(strings), _) => {
-            for s in strings.iter().take(MAX_RRS.saturating_sub(out.len())) {
-                out.push(with("rdata", string_from_bytes(s).into()));
+            let mut n = 0;
+            for t in strings.iter().take(room) {
+                one(RrEntry {
+                    rdata: Some(ByteStr(t)),
+                    ..base()
+                })?;
+                n += 1;
             }
+            Ok(n)
         }
-        (RData::Opt(opts), Section::Additional) if !opts.is_empty() => {
-            let list: Vec<Value> = opts
-                .iter()
-                .map(|(code, data)| json!({"code": code, "data": hex(data)}))
-                .collect();
-            out.push(with("opt", list.into()));
-        }
-        (RData::Opt(_), _) => {}
-        (RData::Addr(a), _) => out.push(with("rdata", a.clone().into())),
-        (RData::Name(n), _) => {
-            let mut v = with("rdata", name_str(n));
-            if n.truncated && section == Section::Authority {
-                v["rdata_truncated"] = true.into();
-            }
-            out.push(v);
-        }
-        (RData::Null(b), _) => out.push(with("rdata", string_from_bytes(b).into())),
-        (RData::Soa(s), Section::Answer | Section::Authority) => out.push(with("soa", soa_obj(s))),
-        (RData::Srv(s), Section::Answer) => out.push(with("srv", srv_obj(s))),
-        (
-            RData::Sshfp {
-                algo,
-                fp_type,
-                fp: f,
-            },
-            Section::Answer,
-        ) => out.push(with("sshfp", sshfp_obj(*algo, *fp_type, f))),
-        _ => out.push(Value::Object(base)),
+        (RData::Opt(opts), Section::Additional) if !opts.is_empty() => one(RrEntry {
+            opt: Some(OptList(opts)),
+            ..base()
+        }),
+        (RData::Opt(_), _) => Ok(0),
+        (RData::Addr(a), _) => one(RrEntry {
+            rdata: Some(ByteStr(a.as_bytes())),
+            ..base()
+        }),
+        (RData::Name(n), _) => one(RrEntry {
+            rdata: Some(ByteStr(&n.text)),
+            rdata_truncated: n.truncated && section == Section::Authority,
+            ..base()
+        }),
+        (RData::Null(b), _) => one(RrEntry {
+            rdata: Some(ByteStr(b)),
+            ..base()
+        }),
+        (RData::Soa(s), Section::Answer | Section::Authority) => one(RrEntry {
+            soa: Some(SoaObj::of(s)),
+            ..base()
+        }),
+        (RData::Srv(s), Section::Answer) => one(RrEntry {
+            srv: Some(SrvObj::of(s)),
+            ..base()
+        }),
+        (RData::Sshfp { algo, fp_type, fp }, Section::Answer) => one(RrEntry {
+            sshfp: Some(SshfpObj {
+                algo: *algo,
+                fingerprint: Hex(fp, ":"),
+                fp_type: *fp_type,
+            }),
+            ..base()
+        }),
+        _ => one(base()),
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// A record section's entries, `MAX_RRS` at most, written as they are produced.
+struct SectionEntries<'a> {
+    rrs: &'a [Rr],
+    section: Section,
 }
 
-/// Suricata's "grouped" answer format: rdata by record type, `MAX_RRS` values in all.
-fn grouped(answers: &[Rr]) -> Map<String, Value> {
-    let mut g = Map::new();
-    let mut n = 0;
-    for rr in answers {
-        let vals: Vec<Value> = match &rr.data {
-            RData::Addr(a) => vec![a.clone().into()],
-            RData::Name(n) => vec![name_str(n)],
-            RData::Txt(s) => s.iter().map(|s| string_from_bytes(s).into()).collect(),
-            RData::Null(b) => vec![string_from_bytes(b).into()],
-            RData::Soa(s) => vec![soa_obj(s)],
-            RData::Srv(s) => vec![srv_obj(s)],
-            RData::Sshfp { algo, fp_type, fp } => vec![sshfp_obj(*algo, *fp_type, fp)],
-            RData::Opt(_) | RData::Other => continue,
-        };
-        let vals: Vec<Value> = vals.into_iter().take(MAX_RRS - n).collect();
-        if vals.is_empty() {
-            continue;
+impl SectionEntries<'_> {
+    /// Whether the section logs no entry (only option-less OPT records, or none).
+    fn is_empty(&self) -> bool {
+        self.rrs
+            .iter()
+            .all(|rr| rr_entries(rr, self.section, MAX_RRS, |_| false) == Ok(0))
+    }
+}
+
+impl Serialize for SectionEntries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        let mut n = 0;
+        let mut err = None;
+        for rr in self.rrs {
+            if n >= MAX_RRS {
+                break;
+            }
+            let r = rr_entries(rr, self.section, MAX_RRS - n, |e| {
+                match seq.serialize_element(&e) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        err = Some(e);
+                        false
+                    }
+                }
+            });
+            match r {
+                Ok(k) => n += k,
+                Err(()) => break,
+            }
         }
-        n += vals.len();
-        if let Value::Array(a) = g
-            .entry(rrtype_name(rr.rtype))
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            a.extend(vals);
+        match err {
+            Some(e) => Err(e),
+            None => seq.end(),
         }
     }
-    g
+}
+
+/// A value in the grouped answer format.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum GroupVal<'a> {
+    Text(ByteStr<'a>),
+    Soa(SoaObj<'a>),
+    Srv(SrvObj<'a>),
+    Sshfp(SshfpObj<'a>),
+}
+
+/// Suricata's "grouped" answer format: rdata by record type (types in name order),
+/// `MAX_RRS` values in all.
+struct Grouped<'a>(Vec<(RrType, Vec<GroupVal<'a>>)>);
+
+impl<'a> Grouped<'a> {
+    fn of(answers: &'a [Rr]) -> Grouped<'a> {
+        let mut g: Vec<(RrType, Vec<GroupVal<'a>>)> = Vec::new();
+        let mut n = 0;
+        for rr in answers {
+            let room = MAX_RRS - n;
+            let mut vals: Vec<GroupVal<'a>> = match &rr.data {
+                RData::Addr(a) => vec![GroupVal::Text(ByteStr(a.as_bytes()))],
+                RData::Name(n) => vec![GroupVal::Text(ByteStr(&n.text))],
+                RData::Txt(s) => s
+                    .iter()
+                    .take(room)
+                    .map(|s| GroupVal::Text(ByteStr(s)))
+                    .collect(),
+                RData::Null(b) => vec![GroupVal::Text(ByteStr(b))],
+                RData::Soa(s) => vec![GroupVal::Soa(SoaObj::of(s))],
+                RData::Srv(s) => vec![GroupVal::Srv(SrvObj::of(s))],
+                RData::Sshfp { algo, fp_type, fp } => vec![GroupVal::Sshfp(SshfpObj {
+                    algo: *algo,
+                    fingerprint: Hex(fp, ":"),
+                    fp_type: *fp_type,
+                })],
+                RData::Opt(_) | RData::Other => continue,
+            };
+            vals.truncate(room);
+            if vals.is_empty() {
+                continue;
+            }
+            n += vals.len();
+            // Each type has its own name, so grouping by type groups by name.
+            match g.iter_mut().find(|(t, _)| t.0 == rr.rtype) {
+                Some((_, v)) => v.extend(vals),
+                None => g.push((RrType(rr.rtype), vals)),
+            }
+        }
+        if g.len() > 1 {
+            g.sort_by_cached_key(|(t, _)| rrtype_name(t.0));
+        }
+        Grouped(g)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Grouped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(t, v)| (t, v)))
+    }
+}
+
+#[derive(Serialize)]
+struct Query<'a> {
+    rrname: ByteStr<'a>,
+    #[serde(skip_serializing_if = "is_false")]
+    rrname_truncated: bool,
+    rrtype: RrType,
+}
+
+/// The `dns` object of one message, in Suricata's EVE v3 shape.
+#[derive(Serialize)]
+pub struct MessageBody<'a> {
+    #[serde(skip_serializing_if = "is_false")]
+    aa: bool,
+    #[serde(skip_serializing_if = "SectionEntries::is_empty")]
+    additionals: SectionEntries<'a>,
+    #[serde(skip_serializing_if = "SectionEntries::is_empty")]
+    answers: SectionEntries<'a>,
+    #[serde(skip_serializing_if = "SectionEntries::is_empty")]
+    authorities: SectionEntries<'a>,
+    flags: FlagsHex,
+    #[serde(skip_serializing_if = "Grouped::is_empty")]
+    grouped: Grouped<'a>,
+    id: u16,
+    opcode: u8,
+    #[serde(skip_serializing_if = "is_false")]
+    qr: bool,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    queries: Vec<Query<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    ra: bool,
+    rcode: Rcode,
+    #[serde(skip_serializing_if = "is_false")]
+    rd: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    tc: bool,
+    tx_id: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    version: u8,
+    #[serde(skip_serializing_if = "is_false")]
+    z: bool,
+}
+
+/// The header flags word in hex, as Suricata prints it.
+struct FlagsHex(u16);
+
+impl Serialize for FlagsHex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:x}", self.0))
+    }
 }
 
 /// The `dns` object for a parsed message.
-pub fn message_body(m: &Message, tx_id: u64) -> Value {
+pub fn message_body(m: &Message, tx_id: u64) -> MessageBody<'_> {
     let h = &m.header;
-    let mut o = Map::new();
-    o.insert("version".into(), 3.into());
-    let kind = if h.qr() { "response" } else { "request" };
-    o.insert("type".into(), kind.into());
-    o.insert("tx_id".into(), tx_id.into());
-    o.insert("id".into(), h.id.into());
-    o.insert("flags".into(), format!("{:x}", h.flags).into());
-    for (bit, key) in [
-        (0x8000, "qr"),
-        (0x0400, "aa"),
-        (0x0200, "tc"),
-        (0x0100, "rd"),
-        (0x0080, "ra"),
-        (0x0040, "z"),
-    ] {
-        if h.flags & bit != 0 {
-            o.insert(key.into(), true.into());
-        }
-    }
-    o.insert("opcode".into(), h.opcode().into());
-    o.insert("rcode".into(), rcode_name(h.rcode()).into());
-    if !m.questions.is_empty() {
-        let qs: Vec<Value> = m
+    let bit = |b: u16| h.flags & b != 0;
+    let section = |rrs, section| SectionEntries { rrs, section };
+    MessageBody {
+        aa: bit(0x0400),
+        additionals: section(&m.additionals, Section::Additional),
+        answers: section(&m.answers, Section::Answer),
+        authorities: section(&m.authorities, Section::Authority),
+        flags: FlagsHex(h.flags),
+        grouped: Grouped::of(&m.answers),
+        id: h.id,
+        opcode: h.opcode(),
+        qr: bit(0x8000),
+        queries: m
             .questions
             .iter()
-            .map(|q| {
-                let mut e = Map::new();
-                e.insert("rrname".into(), name_str(&q.name));
-                e.insert("rrtype".into(), rrtype_name(q.qtype).into());
-                if q.name.truncated {
-                    e.insert("rrname_truncated".into(), true.into());
-                }
-                Value::Object(e)
+            .map(|q| Query {
+                rrname: ByteStr(&q.name.text),
+                rrname_truncated: q.name.truncated,
+                rrtype: RrType(q.qtype),
             })
-            .collect();
-        o.insert("queries".into(), qs.into());
+            .collect(),
+        ra: bit(0x0080),
+        rcode: Rcode(h.rcode()),
+        rd: bit(0x0100),
+        tc: bit(0x0200),
+        tx_id,
+        kind: if h.qr() { "response" } else { "request" },
+        version: 3,
+        z: bit(0x0040),
     }
-    let sections = [
-        ("answers", &m.answers, Section::Answer),
-        ("authorities", &m.authorities, Section::Authority),
-        ("additionals", &m.additionals, Section::Additional),
-    ];
-    for (key, rrs, section) in sections {
-        let mut entries = Vec::new();
-        for rr in rrs {
-            if entries.len() >= MAX_RRS {
-                break;
-            }
-            rr_entries(rr, section, &mut entries);
-        }
-        if !entries.is_empty() {
-            o.insert(key.into(), entries.into());
-        }
-    }
-    let g = grouped(&m.answers);
-    if !g.is_empty() {
-        o.insert("grouped".into(), Value::Object(g));
-    }
-    Value::Object(o)
 }

@@ -5,6 +5,7 @@ use super::logger::message_body;
 use super::tunnel::{FlowSummary, NameFeatures};
 use super::wire::{parse_message, Message, RData, TYPE_CNAME, TYPE_MX, TYPE_NULL, TYPE_TXT};
 use crate::app::{AppEvent, Cx, Direction, Parser, Transport};
+use serde::Serialize;
 use serde_json::json;
 
 /// Reassembles length-prefixed messages of one TCP direction. The buffer holds at most one
@@ -44,23 +45,20 @@ impl DnsParser {
             self.summary.malformed += 1;
         }
         let features = m.questions.first().map(|q| NameFeatures::of(&q.name.text));
-        let mut exfil = json!({"msg_len": msg.len()});
-        if let Some(f) = &features {
-            exfil["qname"] = f.to_json();
-        }
+        let mut exfil = MessageExfil {
+            malformed: m.malformed,
+            msg_len: msg.len(),
+            qname: features.as_ref(),
+            rdata_bytes: None,
+            rr_capped: m.rr_capped,
+        };
         if m.header.qr() {
             let carried = rdata_bytes(&m);
             self.summary.response(m.header.rcode(), carried);
             self.summary.answered(features.as_ref(), carried);
-            exfil["rdata_bytes"] = carried.into();
+            exfil.rdata_bytes = Some(carried);
         } else {
             self.summary.request(features.as_ref());
-        }
-        if m.malformed {
-            exfil["malformed"] = true.into();
-        }
-        if m.rr_capped {
-            exfil["rr_capped"] = true.into();
         }
         let body = message_body(&m, self.tx_id);
         self.tx_id += 1;
@@ -106,6 +104,25 @@ impl DnsParser {
             self.message(msg, cx);
         }
     }
+}
+
+/// Our additions to a message's event (typed: serialised straight into the event text;
+/// keys in alphabetical order, as the `serde_json::Map` it replaces wrote them).
+#[derive(Serialize)]
+struct MessageExfil<'a> {
+    #[serde(skip_serializing_if = "is_false")]
+    malformed: bool,
+    msg_len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qname: Option<&'a NameFeatures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdata_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "is_false")]
+    rr_capped: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Answer bytes that can carry tunnelled data downstream.

@@ -2,12 +2,11 @@
 //! labels left of a domain the attacker controls, so the useful signals are the shape and
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
-use super::logger::{rcode_name, string_from_bytes};
-use crate::app::features::{entropy, is_dense, DnsVolume, MAX_DENSE_VALUES};
+use super::logger::{rcode_name, string_from_bytes, ByteStr};
+use crate::app::features::{entropy_of_counts, is_dense, DnsVolume, MAX_DENSE_VALUES};
+use hashbrown::{HashMap, HashSet};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 
 /// Second-level labels under which registrations happen one level deeper (a small, common
 /// subset of the public suffix list: enough that `bbc.co.uk` is not reported as `co.uk`).
@@ -94,41 +93,81 @@ pub struct NameFeatures {
 }
 
 impl NameFeatures {
+    /// Computed label by label, without collecting the labels (this runs for every DNS
+    /// message): two allocations, for `registered` and `subdomain`.
     pub fn of(name: &[u8]) -> NameFeatures {
-        let labels: Vec<&[u8]> = name
-            .split(|&b| b == b'.')
-            .filter(|l| !l.is_empty())
-            .collect();
-        let lower = |ls: &[&[u8]]| -> Vec<u8> { ls.join(&b'.').to_ascii_lowercase() };
-        let n = labels.len();
+        let labels = || name.split(|&b| b == b'.').filter(|l| !l.is_empty());
+        let (n, longest_label) = labels().fold((0, 0), |(n, m), l| (n + 1, m.max(l.len())));
         let mut keep = n.min(2);
         if n >= 3 {
-            let last2 = lower(&labels[n - 2..]);
-            if TWO_LABEL_SUFFIXES.iter().any(|s| s.as_bytes() == last2) {
+            let mut back = labels().rev();
+            let (last, second) = (
+                back.next().unwrap_or_default(),
+                back.next().unwrap_or_default(),
+            );
+            let is_suffix = |s: &&str| {
+                let s = s.as_bytes();
+                s.len() == second.len() + 1 + last.len()
+                    && s[..second.len()].eq_ignore_ascii_case(second)
+                    && s[second.len()] == b'.'
+                    && s[second.len() + 1..].eq_ignore_ascii_case(last)
+            };
+            if TWO_LABEL_SUFFIXES.iter().any(is_suffix) {
                 keep = 3;
             }
         }
-        let (sub, reg) = labels.split_at(n - keep);
+        let mut subdomain = Vec::new();
+        let mut registered = Vec::new();
+        let mut counts = [0u32; 256];
+        for (i, l) in labels().enumerate() {
+            let out = if i < n - keep {
+                for &b in l {
+                    counts[usize::from(b)] += 1;
+                }
+                &mut subdomain
+            } else {
+                &mut registered
+            };
+            if !out.is_empty() {
+                out.push(b'.');
+            }
+            out.extend(l.iter().map(u8::to_ascii_lowercase));
+        }
         NameFeatures {
             len: name.len(),
             labels: n,
-            longest_label: labels.iter().map(|l| l.len()).max().unwrap_or(0),
-            entropy: entropy(sub.iter().flat_map(|l| l.iter())),
-            registered: string_from_bytes(&lower(reg)),
-            subdomain: lower(sub),
+            longest_label,
+            entropy: entropy_of_counts(&counts),
+            registered: string_from_bytes(&registered),
+            subdomain,
         }
     }
+}
 
-    pub fn to_json(&self) -> Value {
-        json!({
-            "len": self.len,
-            "labels": self.labels,
-            "longest_label": self.longest_label,
-            "entropy": round3(self.entropy),
-            "registered_domain": self.registered,
-            "subdomain": string_from_bytes(&self.subdomain),
-            "subdomain_len": self.subdomain.len(),
-        })
+/// The `qname` object of a query's `exfil` record (serialised straight into the event text).
+impl Serialize for NameFeatures {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Keys in alphabetical order, as the `serde_json::Map` this replaces wrote them.
+        #[derive(Serialize)]
+        struct View<'a> {
+            entropy: f64,
+            labels: usize,
+            len: usize,
+            longest_label: usize,
+            registered_domain: &'a str,
+            subdomain: ByteStr<'a>,
+            subdomain_len: usize,
+        }
+        View {
+            entropy: round3(self.entropy),
+            labels: self.labels,
+            len: self.len,
+            longest_label: self.longest_label,
+            registered_domain: &self.registered,
+            subdomain: ByteStr(&self.subdomain),
+            subdomain_len: self.subdomain.len(),
+        }
+        .serialize(s)
     }
 }
 
@@ -180,20 +219,22 @@ impl FlowSummary {
         let Some(f) = f else { return };
         self.qname_bytes += f.subdomain.len() as u64;
         self.max_entropy = self.max_entropy.max(f.entropy);
-        let new_domain = !self.domains.contains_key(&f.registered);
+        let new_domain = !self.domains.contains_key(f.registered.as_str());
         if new_domain && self.domains.len() >= MAX_DOMAINS {
             self.untracked_queries += 1;
             return;
         }
-        let d = self.domains.entry(f.registered.clone()).or_default();
+        // The name is copied only when the domain is new.
+        let d = self.domains.entry_ref(f.registered.as_str()).or_default();
         d.queries += 1;
         d.subdomain_bytes += f.subdomain.len() as u64;
         if f.subdomain.is_empty() {
             return;
         }
-        let mut h = DefaultHasher::new();
-        (&f.registered, &f.subdomain).hash(&mut h);
-        let key = h.finish();
+        // Fixed seeds: the same names give the same keys in every run.
+        const KEYS: ahash::RandomState =
+            ahash::RandomState::with_seeds(0x2d35_8dcc, 0xaa6c_78a5, 0x8bb8_4b93, 0x962e_acb3);
+        let key = KEYS.hash_one((&f.registered, &f.subdomain));
         if self.seen.contains(&key) {
             return;
         }

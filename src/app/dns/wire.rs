@@ -152,7 +152,8 @@ pub struct Name {
 }
 
 fn read_name(msg: &[u8], pos: usize) -> Option<(Name, usize)> {
-    let mut text = Vec::new();
+    // Room for a typical name up front: grown label by label it was reallocated twice.
+    let mut text = Vec::with_capacity(64);
     let end = walk_name(msg, pos, |l| {
         if !text.is_empty() {
             text.push(b'.');
@@ -194,11 +195,31 @@ pub struct Srv {
     pub target: Name,
 }
 
+/// A rendered address, kept inline: responses carry many, and a heap string each was a
+/// visible share of parsing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrText {
+    text: [u8; 39],
+    len: u8,
+}
+
+impl AddrText {
+    /// ASCII digits, dots and colons.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+
+    fn push(&mut self, c: u8) {
+        self.text[usize::from(self.len)] = c;
+        self.len += 1;
+    }
+}
+
 /// Record data in the forms the log needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RData {
     /// A/AAAA rendered; "" for a wrong length, as Suricata does.
-    Addr(String),
+    Addr(AddrText),
     /// CNAME, NS, PTR, MX (exchange only).
     Name(Name),
     /// One entry per character-string.
@@ -257,6 +278,14 @@ pub fn parse_message(msg: &[u8]) -> Option<Message> {
         ..Message::default()
     };
     let mut pos = HEADER_LEN;
+    // Counts come from the wire: reserve no more records than the bytes can hold (a
+    // question takes at least 5, a record 11) nor than are kept.
+    let room = |count: u16, min_len: usize, pos: usize| {
+        usize::from(count)
+            .min(msg.len().saturating_sub(pos) / min_len)
+            .min(MAX_RRS)
+    };
+    m.questions.reserve(room(header.qdcount, 5, pos));
     for _ in 0..header.qdcount {
         let Some((q, next)) = read_question(msg, pos) else {
             m.malformed = true;
@@ -271,6 +300,12 @@ pub fn parse_message(msg: &[u8]) -> Option<Message> {
     }
     let sections = [header.ancount, header.nscount, header.arcount];
     for (i, count) in sections.into_iter().enumerate() {
+        let section = match i {
+            0 => &mut m.answers,
+            1 => &mut m.authorities,
+            _ => &mut m.additionals,
+        };
+        section.reserve(room(count, 11, pos));
         for _ in 0..count {
             let Some((rr, next)) = read_rr(msg, pos) else {
                 m.malformed = true;
@@ -378,15 +413,61 @@ fn read_rdata(msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RDat
     })
 }
 
-/// Suricata's address rendering: dotted quad, or eight groups of four hex digits.
-fn print_addr(b: &[u8]) -> String {
+/// Suricata's address rendering: dotted quad, or eight groups of four hex digits (39
+/// characters at most), written digit by digit.
+fn print_addr(b: &[u8]) -> AddrText {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = AddrText {
+        text: [0; 39],
+        len: 0,
+    };
     match b.len() {
-        4 => format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
-        16 => b
-            .chunks(2)
-            .map(|g| format!("{:02x}{:02x}", g[0], g[1]))
-            .collect::<Vec<_>>()
-            .join(":"),
-        _ => String::new(),
+        4 => {
+            for (i, &o) in b.iter().enumerate() {
+                if i > 0 {
+                    s.push(b'.');
+                }
+                if o >= 100 {
+                    s.push(b'0' + o / 100);
+                }
+                if o >= 10 {
+                    s.push(b'0' + o / 10 % 10);
+                }
+                s.push(b'0' + o % 10);
+            }
+        }
+        16 => {
+            for (i, &o) in b.iter().enumerate() {
+                if i > 0 && i % 2 == 0 {
+                    s.push(b':');
+                }
+                s.push(HEX[usize::from(o >> 4)]);
+                s.push(HEX[usize::from(o & 0xf)]);
+            }
+        }
+        _ => {}
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_addr;
+
+    #[test]
+    fn addresses_print_like_suricata() {
+        assert_eq!(print_addr(&[0, 9, 10, 255]).as_bytes(), b"0.9.10.255");
+        assert_eq!(
+            print_addr(&[99, 100, 199, 200]).as_bytes(),
+            b"99.100.199.200"
+        );
+        let v6 = [
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0x01,
+        ];
+        assert_eq!(
+            print_addr(&v6).as_bytes(),
+            b"2001:0db8:0000:0000:0000:0000:0000:ab01"
+        );
+        assert_eq!(print_addr(&[1, 2, 3]).as_bytes(), b"");
     }
 }

@@ -88,8 +88,11 @@ impl Parser for FtpDataParser {
         if let Some(f) = filename {
             info["filename"] = f;
         }
-        let mut ev = AppEvent::new(cx.ts_us, "fileinfo", info);
-        ev.fields.insert("app_proto".into(), "ftp-data".into());
+        let ev = AppEvent::with_fields(
+            cx.ts_us,
+            "fileinfo",
+            json!({"app_proto": "ftp-data", "fileinfo": info}),
+        );
         exfil["direction"] = json!(t.direction());
         if let Some(c) = &command {
             exfil["command"] = json!(c.command);

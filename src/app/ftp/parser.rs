@@ -274,10 +274,9 @@ impl Session {
         if let Some(r) = partial.filter(|r| !r.lines.is_empty()) {
             self.emit(event(cx.ts_us, Tx::default(), Some(r), false), cx);
         }
-        if let Some(mut ev) = self.held.take() {
-            ev.exfil =
-                Some(json!({"session": self.summary.to_json(truncated_lines, self.upgraded)}));
-            cx.events.push(ev);
+        if let Some(ev) = self.held.take() {
+            let session = self.summary.to_json(truncated_lines, self.upgraded);
+            cx.events.push(ev.with_exfil(json!({ "session": session })));
         }
     }
 }

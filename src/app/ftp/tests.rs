@@ -276,7 +276,7 @@ fn passive_retr_transactions() {
     let last = w.events.last().unwrap();
     assert_eq!(last.fields["ftp"]["command"], "QUIT");
     assert_eq!(
-        last.exfil,
+        last.exfil.as_deref().cloned(),
         Some(
             json!({"session": {"commands": 8, "uploads": 0, "downloads": 1, "listings": 0,
             "files": [{"command": "RETR", "filename": "file50k.bin"}], "failed_logins": 0,
@@ -711,7 +711,7 @@ fn data_passive_download() {
         json!({"filename": "file50k.bin", "command": "RETR"})
     );
     assert_eq!(
-        ev[0].exfil,
+        ev[0].exfil.as_deref().cloned(),
         Some(
             json!({"bytes_toserver": 0, "bytes_toclient": 51200, "parent_flow_id": FLOW, "direction": "download"})
         )
@@ -758,7 +758,7 @@ fn data_listing_has_no_fileinfo_and_keeps_its_command() {
     assert_eq!(w.events.len(), 1);
     assert_eq!(w.events[0].fields["ftp_data"], json!({"command": "NLST"}));
     assert_eq!(
-        w.events[0].exfil,
+        w.events[0].exfil.as_deref().cloned(),
         Some(
             json!({"bytes_toserver": 0, "bytes_toclient": 20, "parent_flow_id": FLOW,
                     "direction": "download", "gap_bytes": 8})
@@ -776,7 +776,7 @@ fn data_without_command_or_expectation() {
     assert_eq!(w.events.len(), 1);
     assert_eq!(w.events[0].fields["ftp_data"], json!({}));
     assert_eq!(
-        w.events[0].exfil,
+        w.events[0].exfil.as_deref().cloned(),
         Some(json!({"bytes_toserver": 3, "bytes_toclient": 0}))
     );
     assert_eq!(probe_data(S, b"USER x\r\n", Transport::Tcp), Probe::NoMatch);

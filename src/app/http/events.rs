@@ -1,49 +1,136 @@
 //! EVE records: one `http` event per transaction, a `fileinfo` per uploaded file (multipart
 //! part with a file name, or a PUT body) and per non-empty response body.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use super::parser::Tx;
 use crate::app::{AppEvent, Cx};
 
+// Typed records, serialised straight into the event's text. Keys are declared in
+// alphabetical order, the order the `serde_json::Map` these replace wrote them in.
+
+/// Suricata's `http` object.
+#[derive(Serialize)]
+struct HttpObject<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_range: Option<ContentRange<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_content_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_refer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_string: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xff: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ContentRange<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<i64>,
+    raw: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<i64>,
+}
+
+/// Top-level fields of the `http` event.
+#[derive(Serialize)]
+struct HttpFields<'a> {
+    http: &'a HttpObject<'a>,
+    tx_id: u64,
+}
+
+/// Our additions to the `http` event.
+#[derive(Serialize)]
+struct HttpExfil<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    anomalies: &'a [&'static str],
+    request_body_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_content_type: Option<&'a str>,
+    response_body_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    url_length: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Top-level fields of a `fileinfo` event for a file carried over HTTP.
+#[derive(Serialize)]
+struct FileFields<'a> {
+    app_proto: &'static str,
+    fileinfo: FileInfo<'a>,
+    http: &'a HttpObject<'a>,
+    tx_id: u64,
+}
+
+#[derive(Serialize)]
+struct FileInfo<'a> {
+    filename: &'a str,
+    gaps: bool,
+    size: u64,
+    state: &'static str,
+    stored: bool,
+    tx_id: u64,
+}
+
+#[derive(Serialize)]
+struct FileExfil {
+    direction: &'static str,
+}
+
 pub(super) fn transaction(tx: Tx, cx: &mut Cx<'_>) {
     let http = http_object(&tx);
-    let mut exfil = json!({
-        "request_body_bytes": tx.req_body.bytes,
-        "response_body_bytes": tx.resp_body.bytes,
-    });
-    let extra = exfil.as_object_mut().expect("object literal");
-    if let Some(ct) = &tx.req.content_type {
-        extra.insert("request_content_type".into(), ct.as_str().into());
-    }
-    if tx.url_len > 0 {
-        extra.insert("url_length".into(), tx.url_len.into());
-    }
-    if !tx.anomalies.is_empty() {
-        extra.insert("anomalies".into(), tx.anomalies.clone().into());
-    }
-    let mut ev = AppEvent::new(cx.ts_us, "http", http.clone()).with_exfil(exfil);
-    ev.fields.insert("tx_id".into(), tx.id.into());
-    cx.events.push(ev);
+    let exfil = HttpExfil {
+        anomalies: &tx.anomalies,
+        request_body_bytes: tx.req_body.bytes,
+        request_content_type: tx.req.content_type.as_deref(),
+        response_body_bytes: tx.resp_body.bytes,
+        url_length: tx.url_len,
+    };
+    let fields = HttpFields {
+        http: &http,
+        tx_id: tx.id,
+    };
+    cx.events
+        .push(AppEvent::with_fields(cx.ts_us, "http", fields).with_exfil(exfil));
 
     let file = |name: &str, size: u64, complete: bool, gaps: bool, upload: bool| {
-        let mut ev = AppEvent::new(
-            cx.ts_us,
-            "fileinfo",
-            json!({
-                "filename": name,
-                "size": size,
-                "state": if complete { "CLOSED" } else { "TRUNCATED" },
-                "stored": false,
-                "gaps": gaps,
-                "tx_id": tx.id,
-            }),
-        )
-        .with_exfil(json!({"direction": if upload { "upload" } else { "download" }}));
-        ev.fields.insert("app_proto".into(), "http".into());
-        ev.fields.insert("http".into(), http.clone());
-        ev.fields.insert("tx_id".into(), tx.id.into());
-        ev
+        let fields = FileFields {
+            app_proto: "http",
+            fileinfo: FileInfo {
+                filename: name,
+                gaps,
+                size,
+                state: if complete { "CLOSED" } else { "TRUNCATED" },
+                stored: false,
+                tx_id: tx.id,
+            },
+            http: &http,
+            tx_id: tx.id,
+        };
+        let direction = if upload { "upload" } else { "download" };
+        AppEvent::with_fields(cx.ts_us, "fileinfo", fields).with_exfil(FileExfil { direction })
     };
     let mut files = Vec::new();
     let parts = tx
@@ -68,13 +155,7 @@ pub(super) fn transaction(tx: Tx, cx: &mut Cx<'_>) {
     cx.events.extend(files);
 }
 
-fn http_object(tx: &Tx) -> Value {
-    let mut o = Map::new();
-    let mut put = |k: &str, v: Option<&str>| {
-        if let Some(v) = v {
-            o.insert(k.into(), v.into());
-        }
-    };
+fn http_object(tx: &Tx) -> HttpObject<'_> {
     // Absolute URL (proxy request), else Host, else a CONNECT target (authority form).
     let url = tx.url.as_deref();
     let authority = url
@@ -86,36 +167,23 @@ fn http_object(tx: &Tx) -> Value {
                 .and_then(|u| u.split(' ').next())
         });
     let (host, port) = authority.map_or((None, None), split_host_port);
-    put("hostname", host);
-    put("url", tx.url.as_deref());
-    put("http_user_agent", tx.req.user_agent.as_deref());
     // Suricata logs the response's media type without parameters.
     let ct = tx.resp.content_type.as_deref();
-    put(
-        "http_content_type",
-        ct.map(|c| c.split(';').next().unwrap_or(c).trim()),
-    );
-    put("http_refer", tx.req.referer.as_deref());
-    put("xff", tx.req.xff.as_deref());
-    put("http_method", tx.method.as_deref());
-    put(
-        "protocol",
-        tx.protocol.as_deref().or(tx.resp_protocol.as_deref()),
-    );
-    put("status_string", tx.status_string.as_deref());
-    if let Some(p) = port {
-        o.insert("http_port".into(), p.into());
+    HttpObject {
+        content_range: tx.resp.content_range.as_deref().map(content_range),
+        hostname: host,
+        http_content_type: ct.map(|c| c.split(';').next().unwrap_or(c).trim()),
+        http_method: tx.method.as_deref(),
+        http_port: port,
+        http_refer: tx.req.referer.as_deref(),
+        http_user_agent: tx.req.user_agent.as_deref(),
+        length: tx.resp_started.then_some(tx.resp_body.bytes),
+        protocol: tx.protocol.as_deref().or(tx.resp_protocol.as_deref()),
+        status: tx.status,
+        status_string: tx.status_string.as_deref(),
+        url,
+        xff: tx.req.xff.as_deref(),
     }
-    if let Some(s) = tx.status {
-        o.insert("status".into(), s.into());
-    }
-    if tx.resp_started {
-        o.insert("length".into(), tx.resp_body.bytes.into());
-    }
-    if let Some(r) = &tx.resp.content_range {
-        o.insert("content_range".into(), content_range(r));
-    }
-    Value::Object(o)
 }
 
 /// `http://host:port/path?q` → (`host:port`, `/path?q`): proxy requests carry the host
@@ -158,20 +226,22 @@ pub(super) fn last_segment(url: &str) -> &str {
 }
 
 /// `bytes 0-99/1000` → Suricata's content_range object.
-fn content_range(raw: &str) -> Value {
-    let mut o = Map::new();
-    o.insert("raw".into(), raw.into());
+fn content_range(raw: &str) -> ContentRange<'_> {
+    let mut r = ContentRange {
+        end: None,
+        raw,
+        size: None,
+        start: None,
+    };
     let spec = raw.strip_prefix("bytes").map_or(raw, str::trim_start);
     if let Some((range, size)) = spec.split_once('/') {
         if let Some((a, b)) = range.split_once('-') {
             if let (Ok(a), Ok(b)) = (a.trim().parse::<i64>(), b.trim().parse::<i64>()) {
-                o.insert("start".into(), a.into());
-                o.insert("end".into(), b.into());
+                r.start = Some(a);
+                r.end = Some(b);
             }
         }
-        if let Ok(s) = size.trim().parse::<i64>() {
-            o.insert("size".into(), s.into());
-        }
+        r.size = size.trim().parse::<i64>().ok();
     }
-    Value::Object(o)
+    r
 }

@@ -296,10 +296,23 @@ impl HttpParser {
         }
     }
 
+    /// A complete line of `dir`. It is read in place: its buffer is taken out of the side
+    /// while the line is handled (the handlers need `self`) and put back for the caller to
+    /// clear, instead of copying every header line.
     fn line(&mut self, dir: Direction, cx: &mut Cx<'_>) {
+        let buf = std::mem::replace(&mut self.side(dir).line, LineBuf::new(0));
+        self.handle_line(dir, buf.overflowed(), buf.line(), cx);
+        self.side(dir).line = buf;
+    }
+
+    fn handle_line(
+        &mut self,
+        dir: Direction,
+        overflow: bool,
+        line: Option<&[u8]>,
+        cx: &mut Cx<'_>,
+    ) {
         let side = self.side(dir);
-        let overflow = side.line.overflowed();
-        let line = side.line.line().map(<[u8]>::to_vec);
         let phase = side.phase;
         let id = side.tx;
         if overflow && phase == Phase::Headers {
@@ -318,16 +331,16 @@ impl HttpParser {
         };
         match phase {
             Phase::Start => match dir {
-                Direction::ToServer => self.request_line(&line, cx),
-                Direction::ToClient => self.status_line(&line, cx),
+                Direction::ToServer => self.request_line(line, cx),
+                Direction::ToClient => self.status_line(line, cx),
             },
-            Phase::Headers => self.header_line(dir, &line, cx),
+            Phase::Headers => self.header_line(dir, line, cx),
             Phase::Chunked(Chunk::Size | Chunk::DataEnd) => {
                 if line.is_empty() && phase == Phase::Chunked(Chunk::DataEnd) {
                     self.side(dir).phase = Phase::Chunked(Chunk::Size);
                     return;
                 }
-                match chunk_size(&line) {
+                match chunk_size(line) {
                     Some(0) => self.side(dir).phase = Phase::Chunked(Chunk::Trailer),
                     Some(n) => self.side(dir).phase = Phase::Chunked(Chunk::Data(n)),
                     None => {

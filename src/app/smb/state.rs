@@ -371,8 +371,11 @@ impl Flow {
         info.insert("stored".into(), json!(false));
         info.insert("size".into(), json!(f.written.max(f.read)));
         info.insert("tx_id".into(), json!(f.tx_id));
-        let mut ev = AppEvent::new(cx.ts_us, "fileinfo", Value::Object(info));
-        ev.fields.insert("app_proto".into(), json!("smb"));
+        let ev = AppEvent::with_fields(
+            cx.ts_us,
+            "fileinfo",
+            json!({"app_proto": "smb", "fileinfo": info}),
+        );
         let mut ex = json!({
             "direction": if f.written >= f.read { "upload" } else { "download" },
             "bytes_written": f.written,

@@ -9,11 +9,13 @@ use crate::app::{AppEvent, Cx};
 pub(super) fn transaction(s: &Session, tx: &Tx, cx: &mut Cx<'_>) {
     let smtp = smtp_object(s, tx);
     let email = tx.msg.as_ref().map(email_object);
-    let context = |ev: &mut AppEvent| {
-        ev.fields.insert("tx_id".into(), s.tx_id.into());
+    // Fields every event of the transaction carries besides its own object.
+    let context = |mut fields: Map<String, Value>| {
+        fields.insert("tx_id".into(), s.tx_id.into());
         if let Some(e) = &email {
-            ev.fields.insert("email".into(), e.clone());
+            fields.insert("email".into(), e.clone());
         }
+        fields
     };
 
     let attachments: Vec<Value> = tx.msg.as_ref().map_or(Vec::new(), |m| {
@@ -54,9 +56,10 @@ pub(super) fn transaction(s: &Session, tx: &Tx, cx: &mut Cx<'_>) {
         extra.insert("gaps".into(), true.into());
     }
 
-    let mut ev = AppEvent::new(cx.ts_us, "smtp", smtp.clone()).with_exfil(exfil);
-    context(&mut ev);
-    cx.events.push(ev);
+    let mut fields = Map::new();
+    fields.insert("smtp".into(), smtp.clone());
+    cx.events
+        .push(AppEvent::with_fields(cx.ts_us, "smtp", context(fields)).with_exfil(exfil));
 
     let Some(m) = &tx.msg else { return };
     for a in &m.mime.attachments {
@@ -68,11 +71,12 @@ pub(super) fn transaction(s: &Session, tx: &Tx, cx: &mut Cx<'_>) {
             "gaps": a.gaps,
             "tx_id": s.tx_id,
         });
-        let mut ev =
-            AppEvent::new(cx.ts_us, "fileinfo", file).with_exfil(json!({"direction": "upload"}));
-        ev.fields.insert("app_proto".into(), "smtp".into());
-        ev.fields.insert("smtp".into(), smtp.clone());
-        context(&mut ev);
+        let mut fields = Map::new();
+        fields.insert("app_proto".into(), "smtp".into());
+        fields.insert("fileinfo".into(), file);
+        fields.insert("smtp".into(), smtp.clone());
+        let ev = AppEvent::with_fields(cx.ts_us, "fileinfo", context(fields))
+            .with_exfil(json!({"direction": "upload"}));
         cx.events.push(ev);
     }
 }

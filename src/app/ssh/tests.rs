@@ -70,7 +70,7 @@ fn openssh_on_port_80() {
                "server": {"proto_version": "2.0", "software_version": "OpenSSH_5.8p1"}})
     );
     assert_eq!(
-        ev[0].exfil,
+        ev[0].exfil.as_deref().cloned(),
         Some(
             json!({"bytes_toserver": C2S.len() - 21, "bytes_toclient": S2C.len() - 39,
                     "server_comments": "Debian-1ubuntu3"})

@@ -290,8 +290,11 @@ impl TftpParser {
         if let Some(f) = file {
             info["filename"] = json!(f);
         }
-        let mut ev = AppEvent::new(cx.ts_us, "fileinfo", info);
-        ev.fields.insert("app_proto".into(), "tftp".into());
+        let ev = AppEvent::with_fields(
+            cx.ts_us,
+            "fileinfo",
+            json!({"app_proto": "tftp", "fileinfo": info}),
+        );
         cx.events.push(ev.with_exfil(exfil));
     }
 }

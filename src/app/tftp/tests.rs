@@ -155,7 +155,7 @@ fn write_request_options_go_to_exfil() {
         json!({"file": "empty100KB", "mode": "octet", "packet": "write"})
     );
     assert_eq!(
-        w.events[0].exfil,
+        w.events[0].exfil.as_deref().cloned(),
         Some(json!({"options": {"blksize": "1468", "tsize": "100000"}}))
     );
     assert_eq!(w.expect[0].upload, Some(true));
@@ -200,7 +200,7 @@ fn download_transfer_summary_and_fileinfo() {
         json!({"packet": "read", "file": "rfc1350.txt"})
     );
     assert_eq!(
-        t.exfil,
+        t.exfil.as_deref().cloned(),
         Some(
             json!({"bytes_data": 24599, "blocks": 49, "bytes_toserver": 24599, "bytes_toclient": 0,
                     "acks": 49, "retransmits": 0, "parent_flow_id": REQUEST_FLOW, "direction": "download"})
