@@ -703,4 +703,20 @@ mod tests {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Garbage and mutated records give a reason, never a panic.
+        #[test]
+        fn arbitrary_lines_never_panic(line in "\\PC{0,300}") {
+            let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn mutated_records_never_panic(cut in 0usize..400, junk in "[\\[\\]{}\":,0-9a-zA-Z.-]{0,12}") {
+            let good = r#"{"EventID":3,"Image":"C:\\x.exe","ProcessId":"7","SourceIp":"10.0.0.1","SourcePort":5,"DestinationIp":"1.2.3.4","DestinationPort":80,"Protocol":"tcp","UtcTime":"2026-03-10 09:00:01.123","Initiated":"true"}"#;
+            let at = cut.min(good.len());
+            let line = format!("{}{junk}{}", &good[..at], &good[at..]);
+            let _ = parse_line(&line);
+        }
+    }
 }
