@@ -12,8 +12,8 @@ use super::view::{family, View};
 use super::window::{Entry, Window};
 use crate::app::ports::PortRegistry;
 use crate::app::AppProto;
+use hashbrown::HashMap;
 use serde_json::json;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -256,12 +256,16 @@ impl Engine {
     /// Learn from a final record: sessions, windows, baselines.
     fn learn(&mut self, v: &View, s: &Session, cands: &mut Vec<Candidate>) {
         let rec = v.rec;
-        let acc = self.sessions.entry(s.id).or_default();
-        acc.sent += v.sent;
-        acc.received += v.received;
-        acc.last_us = rec.last_us;
-        if acc.flows.len() < 32 {
-            acc.flows.push(rec.flow_id);
+        // Only sessions that can have more members are remembered: one entry per flow
+        // would cost about 120 bytes for every flow of the TTL's two hours.
+        if rec.app.parent_flow_id.is_some() || matches!(v.proto, AppProto::Ftp | AppProto::Tftp) {
+            let acc = self.sessions.entry(s.id).or_default();
+            acc.sent += v.sent;
+            acc.received += v.received;
+            acc.last_us = rec.last_us;
+            if acc.flows.len() < 32 {
+                acc.flows.push(rec.flow_id);
+            }
         }
         self.learn_windows(v, cands);
         let fam = family(v.proto);
@@ -446,7 +450,7 @@ mod tests {
             &cfg,
             CidrSet::parse_list("10.0.0.0/8").unwrap(),
             &[],
-            &HashMap::new(),
+            &std::collections::HashMap::new(),
         )
         .unwrap();
         Engine::new(cfg, policy, PortRegistry::default(), false, false)

@@ -94,7 +94,10 @@ impl DetectStage {
         for ev in events.iter_mut() {
             match ev {
                 OutEvent::FlowEnd(e) => {
-                    let mut rec = FlowRecord::new(&e.flow, e.app.as_ref(), true);
+                    // The record borrows the summary for judging and hands it back.
+                    let had_app = e.app.is_some();
+                    let app = e.app.take().unwrap_or_default();
+                    let mut rec = FlowRecord::new(&e.flow, app, true);
                     // Joined by the endpoint stage, when endpoint telemetry is fed in.
                     rec.process = e.process.clone();
                     let before = alerts.len();
@@ -102,6 +105,7 @@ impl DetectStage {
                     e.alerted = alerts[before..]
                         .iter()
                         .any(|a| a.flow.flow_id == rec.flow_id);
+                    e.app = had_app.then_some(rec.app);
                 }
                 OutEvent::Interim(rec) => engine.judge(rec, &mut alerts),
                 OutEvent::App(..) | OutEvent::Alert(_) => {}

@@ -32,7 +32,9 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    pub fn new(f: &Flow, app: Option<&AppSummary>, ended: bool) -> FlowRecord {
+    /// The record owns the summary: ended flows lend theirs for judging (see
+    /// [`crate::detect::DetectStage`]) rather than cloning names and feature lists.
+    pub fn new(f: &Flow, app: AppSummary, ended: bool) -> FlowRecord {
         let (ca, cp) = f.client();
         let (sa, sp) = f.server();
         FlowRecord {
@@ -45,7 +47,7 @@ impl FlowRecord {
             pkts: [f.counters[0].pkts, f.counters[1].pkts],
             bytes: [f.counters[0].bytes, f.counters[1].bytes],
             payload: [f.counters[0].payload, f.counters[1].payload],
-            app: app.cloned().unwrap_or_default(),
+            app,
             ended,
             process: None,
         }

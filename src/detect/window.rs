@@ -2,7 +2,8 @@
 //! staged bytes per host (AN0423), DNS-carried bytes per host and domain (AN0367),
 //! dense fields per host and destination (AN0030). Bounded per key and in keys.
 
-use std::collections::{HashMap, VecDeque};
+use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -738,7 +738,7 @@ mod tests {
             "upload.exe",
         )]));
         let f = flow(50000, T0);
-        let rec = Box::new(FlowRecord::new(&f, None, false));
+        let rec = Box::new(FlowRecord::new(&f, Default::default(), false));
         let (tx, rx) = crossbeam_channel::unbounded();
         st.events(vec![OutEvent::Interim(rec)], &tx);
         let OutMsg(ev) = rx.try_recv().unwrap();

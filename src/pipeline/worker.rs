@@ -204,7 +204,11 @@ impl Worker {
             .filter(|f| f.last_us >= since && f.counters[0].bytes + f.counters[1].bytes >= min)
             .map(|f| {
                 let summary = app.and_then(|a| a.peek(f));
-                OutEvent::Interim(Box::new(FlowRecord::new(f, summary.as_ref(), false)))
+                OutEvent::Interim(Box::new(FlowRecord::new(
+                    f,
+                    summary.unwrap_or_default(),
+                    false,
+                )))
             })
             .collect();
         if !out.is_empty() {
