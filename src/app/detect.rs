@@ -45,36 +45,64 @@ fn judge(dir: Direction, data: &[u8], transport: Transport, full: bool) -> AppPr
 }
 
 impl Detection {
-    /// Add in-order bytes of `dir` (a stream chunk or a datagram): buffer the part that
-    /// fits the probe window, remember the arrival order, and judge the direction if it is
-    /// still undecided. Returns how many bytes of `data` were buffered (the rest must go
-    /// straight to the parser once one is chosen).
-    pub fn add(&mut self, dir: Direction, data: &[u8], transport: Transport) -> usize {
+    /// Judge in-order bytes of `dir` (a stream chunk or a datagram) if that direction is
+    /// still undecided. Bytes are copied only when needed: a stream direction's first
+    /// bytes while its probe wants more, and — while no direction has named a protocol
+    /// (`replaying`: no parser yet) — every chunk, so the parser chosen later sees the
+    /// exchange as it happened. The chunk that names the protocol is never copied: the
+    /// caller replays the earlier ones and hands it to the parser whole.
+    pub fn add(&mut self, dir: Direction, data: &[u8], transport: Transport, replaying: bool) {
         let d = dir as usize;
+        let mut copied = false;
+        if self.verdict[d] == AppProto::Unknown && !data.is_empty() {
+            // A datagram is judged on its own bytes; a stream on everything so far.
+            self.verdict[d] = match transport {
+                Transport::Udp => judge(dir, &data[..data.len().min(PROBE_BYTES)], transport, true),
+                Transport::Tcp if self.buf[d].is_empty() => {
+                    let first = &data[..data.len().min(PROBE_BYTES)];
+                    judge(dir, first, transport, first.len() == PROBE_BYTES)
+                }
+                Transport::Tcp => {
+                    copied = self.copy(d, data, transport);
+                    let full = self.buf[d].len() >= PROBE_BYTES;
+                    judge(dir, &self.buf[d], transport, full)
+                }
+            };
+            if self.verdict[d] == AppProto::Unknown && !copied {
+                // The probe wants more of this stream: keep what it saw.
+                copied = self.copy(d, data, transport);
+            }
+        }
+        if !replaying || self.chosen().is_some() {
+            return;
+        }
+        if !copied {
+            copied = self.copy(d, data, transport);
+        }
+        if copied && self.order.len() < MAX_CHUNKS {
+            let len = data.len().min(PROBE_BYTES);
+            self.order.push((dir, len as u32));
+        }
+    }
+
+    /// Append what fits of the probe window; false when nothing did.
+    fn copy(&mut self, d: usize, data: &[u8], transport: Transport) -> bool {
         let take = data
             .len()
             .min(PROBE_BYTES.saturating_sub(self.buf[d].len()));
-        if take > 0 && self.order.len() < MAX_CHUNKS {
-            if self.buf[d].capacity() == 0 {
-                // One allocation per direction instead of a growth series.
-                let want = match transport {
-                    Transport::Tcp => PROBE_BYTES,
-                    Transport::Udp => take,
-                };
-                self.buf[d].reserve_exact(want);
-            }
-            self.buf[d].extend_from_slice(&data[..take]);
-            self.order.push((dir, take as u32));
+        if take == 0 {
+            return false;
         }
-        if self.verdict[d] == AppProto::Unknown && !data.is_empty() {
-            // A datagram is judged on its own bytes; a stream on everything so far.
-            let (probe, full) = match transport {
-                Transport::Udp => (&data[..data.len().min(PROBE_BYTES)], true),
-                Transport::Tcp => (&self.buf[d][..], self.buf[d].len() >= PROBE_BYTES),
+        if self.buf[d].capacity() == 0 {
+            // One allocation per direction instead of a growth series.
+            let want = match transport {
+                Transport::Tcp => PROBE_BYTES,
+                Transport::Udp => take,
             };
-            self.verdict[d] = judge(dir, probe, transport, full);
+            self.buf[d].reserve_exact(want);
         }
-        take
+        self.buf[d].extend_from_slice(&data[..take]);
+        true
     }
 
     /// The protocol to parse with, once a direction named one (client side first).
@@ -145,17 +173,43 @@ mod tests {
     #[test]
     fn replay_keeps_arrival_order() {
         let mut d = Detection::default();
-        for (dir, bytes) in [
-            (Direction::ToClient, &b"220 hi\r\n"[..]),
-            (Direction::ToServer, b"USER a\r\n"),
-            (Direction::ToClient, b"331 ok\r\n"),
-        ] {
-            assert_eq!(d.add(dir, bytes, Transport::Tcp), bytes.len());
+        let chunks = [
+            (Direction::ToClient, &b"hello\r\n"[..]),
+            (Direction::ToServer, b"HI\r\n"),
+            (Direction::ToClient, b"more\r\n"),
+        ];
+        for (dir, bytes) in chunks {
+            d.add(dir, bytes, Transport::Tcp, true);
         }
+        assert_eq!(d.chosen(), None);
         let mut seen = Vec::new();
         d.replay(|dir, b| seen.push((dir, b.to_vec())));
-        assert_eq!(seen[0], (Direction::ToClient, b"220 hi\r\n".to_vec()));
-        assert_eq!(seen[1], (Direction::ToServer, b"USER a\r\n".to_vec()));
-        assert_eq!(seen[2], (Direction::ToClient, b"331 ok\r\n".to_vec()));
+        let want: Vec<_> = chunks.iter().map(|(d, b)| (*d, b.to_vec())).collect();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn the_naming_chunk_is_not_copied() {
+        let mut d = Detection::default();
+        d.add(
+            Direction::ToServer,
+            b"GET / HTTP/1.1\r\n\r\n",
+            Transport::Tcp,
+            true,
+        );
+        assert_eq!(d.chosen(), Some(Http));
+        let mut seen = 0;
+        d.replay(|_, _| seen += 1);
+        assert_eq!(seen, 0);
+        assert_eq!(d.buf[0].capacity(), 0);
+        // The other side is still judged once the parser runs, without keeping its bytes.
+        d.add(
+            Direction::ToClient,
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            Transport::Tcp,
+            false,
+        );
+        assert_eq!(d.verdict[1], Http);
+        assert_eq!(d.buf[1].capacity(), 0);
     }
 }

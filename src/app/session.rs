@@ -35,7 +35,7 @@ impl std::fmt::Debug for AppState {
 /// Everything but the reassemblers, so both can be borrowed at once.
 struct ProtoState {
     transport: Transport,
-    detection: Option<Box<Detection>>,
+    detection: Option<Detection>,
     /// Final per-direction verdicts once detection is over.
     verdict: [AppProto; 2],
     /// Protocol being parsed.
@@ -400,7 +400,7 @@ impl AppState {
             streams: Default::default(),
             proto: ProtoState {
                 transport: if tcp { Transport::Tcp } else { Transport::Udp },
-                detection: Some(Box::default()),
+                detection: Some(Detection::default()),
                 verdict: [AppProto::Unknown; 2],
                 app: AppProto::Unknown,
                 orig: None,
@@ -462,13 +462,12 @@ impl ProtoState {
             }
             Chunk::Data(d) => d,
         };
-        let mut rest = data;
         if let Some(det) = self.detection.as_mut() {
-            let taken = det.add(dir, data, self.transport);
+            det.add(dir, data, self.transport, self.parser.is_none());
             if self.parser.is_none() {
                 if let Some(app) = det.chosen() {
+                    // Earlier chunks are replayed; this one goes to the parser below.
                     self.start(app, sh, meta, ts);
-                    rest = &data[taken..];
                 } else if det.verdict.iter().all(|v| *v == AppProto::Failed) {
                     // Both sides spoke and nothing matched: stop looking.
                     self.verdict = det.verdict;
@@ -485,11 +484,11 @@ impl ProtoState {
                 self.detection = None;
             }
         }
-        if rest.is_empty() {
+        if data.is_empty() {
             return;
         }
         if let Some(mut parser) = self.parser.take() {
-            self.run(sh, meta, ts, |p, cx| p.parse(dir, rest, cx), &mut parser);
+            self.run(sh, meta, ts, |p, cx| p.parse(dir, data, cx), &mut parser);
             self.restore(parser);
         }
     }
@@ -578,7 +577,7 @@ impl ProtoState {
                 Some(en) => *parser = (en.new_parser)(),
                 None => {
                     // Tunnelled bytes (HTTP CONNECT): detect afresh.
-                    self.detection = Some(Box::default());
+                    self.detection = Some(Detection::default());
                     self.app = AppProto::Unknown;
                 }
             }
