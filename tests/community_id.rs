@@ -34,7 +34,11 @@ fn published_vectors_seed_0_and_1() {
                 r["sport"].as_u64().unwrap_or(0) as u16,
                 r["dport"].as_u64().unwrap_or(0) as u16,
             );
-            assert_eq!(got, r["communityid"].as_str().unwrap(), "{file}: {r}");
+            assert_eq!(
+                got.as_str(),
+                r["communityid"].as_str().unwrap(),
+                "{file}: {r}"
+            );
         }
         eprintln!("{file}: {} vectors", rows.len());
     }

@@ -388,7 +388,7 @@ impl Prepared {
             host: n.host.as_deref().map(String::from),
             record_time: self.time_us,
             format: self.format.name(),
-            community_id: community_id(seed, k.proto, &src.0, &dst.0, src.1, dst.1),
+            community_id: community_id(seed, k.proto, &src.0, &dst.0, src.1, dst.1).to_string(),
             join: JoinQuality {
                 orientation: if initiated { "initiated" } else { "inbound" },
                 skew_ms: (skew_us / 1000) as i64,
@@ -478,7 +478,10 @@ mod tests {
         assert_eq!(p.join.orientation, "initiated");
         assert_eq!(p.join.skew_ms, -800);
         assert_eq!(p.record_time, T0 - 800_000);
-        assert_eq!(p.community_id, community_id(0, 6, &c.0, &s.0, c.1, s.1));
+        assert_eq!(
+            p.community_id,
+            community_id(0, 6, &c.0, &s.0, c.1, s.1).to_string()
+        );
         // A record 4.2 s after the start of another flow on the same tuple.
         add(
             &mut ix,
@@ -541,7 +544,10 @@ mod tests {
         add(&mut ix, &mut nm, &rec(s, c, T0, "svchost.exe", None));
         let p = joined(ix.join(6, c, s, T0));
         assert_eq!(p.join.orientation, "inbound");
-        assert_eq!(p.community_id, community_id(0, 6, &c.0, &s.0, c.1, s.1));
+        assert_eq!(
+            p.community_id,
+            community_id(0, 6, &c.0, &s.0, c.1, s.1).to_string()
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn community_id(
     dst: &Addr,
     sport: u16,
     dport: u16,
-) -> String {
+) -> CommunityId {
     let (mut sp, mut dp, mut one_way) = (sport, dport, false);
     if proto == 1 || proto == 58 {
         let (t, c, ow) = icmp_ports(proto, sport as u8, dport as u8);
@@ -102,10 +102,44 @@ pub fn community_id(
         h.update(bp.to_be_bytes());
     }
     let digest = h.finalize();
-    let mut out = String::with_capacity(30);
-    out.push_str("1:");
-    base64::engine::general_purpose::STANDARD.encode_string(digest, &mut out);
-    out
+    let mut id = [0u8; ID_LEN];
+    id[..2].copy_from_slice(b"1:");
+    // 20 digest bytes are always 28 base64 characters: the buffer fits exactly.
+    let _ = base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut id[2..]);
+    CommunityId(id)
+}
+
+/// Length of a v1 Community ID: "1:" and 28 base64 characters.
+const ID_LEN: usize = 30;
+
+/// A Community ID kept inline: every flow event and app event carries one, and a String
+/// each was an allocation per event.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CommunityId([u8; ID_LEN]);
+
+impl CommunityId {
+    pub fn as_str(&self) -> &str {
+        // "1:" and base64 are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for CommunityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for CommunityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for CommunityId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -119,7 +153,7 @@ mod tests {
         let a = addr_from_v4([128, 232, 110, 120]);
         let b = addr_from_v4([66, 35, 250, 204]);
         let id = community_id(0, 6, &a, &b, 34855, 80);
-        assert_eq!(id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+        assert_eq!(id.as_str(), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
         assert_eq!(community_id(0, 6, &b, &a, 80, 34855), id);
     }
 }

@@ -3,16 +3,17 @@
 //! that validates against Suricata's schema unchanged.
 
 use super::json::push_u64;
-use super::timefmt::{ts, ts_bytes};
+use super::timefmt::{ts_bytes, Ts};
 use super::EndedFlow;
 use crate::app::session::FlowMeta;
 use crate::app::{AppEvent, AppProto};
 use crate::decode::{addr_to_ip, Addr};
 use crate::detect::Alert;
 use crate::endpoint::Process;
-use crate::ident::community_id;
+use crate::ident::community_id::{self, CommunityId};
 use crate::netaddr::CidrSet;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// What the flow logger needs besides the flow.
@@ -22,23 +23,23 @@ pub struct FlowContext<'a> {
 }
 
 /// IANA protocol names as Suricata prints them in `proto`.
-pub fn proto_name(p: u8) -> String {
-    match p {
-        1 => "ICMP".into(),
-        2 => "IGMP".into(),
-        4 => "IPIP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        41 => "IPv6".into(),
-        47 => "GRE".into(),
-        50 => "ESP".into(),
-        51 => "AH".into(),
-        58 => "IPv6-ICMP".into(),
-        89 => "OSPF".into(),
-        103 => "PIM".into(),
-        132 => "SCTP".into(),
-        n => n.to_string(),
-    }
+pub fn proto_name(p: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match p {
+        1 => "ICMP",
+        2 => "IGMP",
+        4 => "IPIP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "IPv6-ICMP",
+        89 => "OSPF",
+        103 => "PIM",
+        132 => "SCTP",
+        n => return Cow::Owned(n.to_string()),
+    })
 }
 
 fn has_ports(p: u8) -> bool {
@@ -47,18 +48,18 @@ fn has_ports(p: u8) -> bool {
 
 #[derive(Serialize)]
 struct FlowEvent<'a> {
-    timestamp: String,
+    timestamp: Ts,
     flow_id: u64,
     event_type: &'static str,
     #[serde(skip_serializing_if = "<[u16]>::is_empty")]
     vlan: &'a [u16],
-    src_ip: IpAddr,
+    src_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     src_port: Option<u16>,
-    dest_ip: IpAddr,
+    dest_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     dest_port: Option<u16>,
-    proto: String,
+    proto: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     icmp_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +68,7 @@ struct FlowEvent<'a> {
     response_icmp_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_icmp_code: Option<u8>,
-    community_id: String,
+    community_id: CommunityId,
     #[serde(skip_serializing_if = "Option::is_none")]
     app_proto: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,8 +93,8 @@ struct FlowSection {
     pkts_toclient: u64,
     bytes_toserver: u64,
     bytes_toclient: u64,
-    start: String,
-    end: String,
+    start: Ts,
+    end: Ts,
     age: u64,
     state: &'static str,
     reason: &'static str,
@@ -102,9 +103,9 @@ struct FlowSection {
 
 #[derive(Serialize)]
 struct TcpSection {
-    tcp_flags: String,
-    tcp_flags_ts: String,
-    tcp_flags_tc: String,
+    tcp_flags: Hex2,
+    tcp_flags_ts: Hex2,
+    tcp_flags_tc: Hex2,
     #[serde(skip_serializing_if = "is_false")]
     syn: bool,
     #[serde(skip_serializing_if = "is_false")]
@@ -128,15 +129,29 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// A byte as two lower-case hex digits (TCP flags), without a String.
+struct Hex2(u8);
+
+impl Serialize for Hex2 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let b = [
+            HEX[usize::from(self.0 >> 4)],
+            HEX[usize::from(self.0 & 0xf)],
+        ];
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
+    }
+}
+
 #[derive(Serialize)]
 struct TunnelSection {
-    src_ip: IpAddr,
+    src_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     src_port: Option<u16>,
-    dest_ip: IpAddr,
+    dest_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     dest_port: Option<u16>,
-    proto: String,
+    proto: Cow<'static, str>,
     depth: u8,
 }
 
@@ -201,9 +216,9 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     let tcp = (proto == 6).then(|| {
         let all = f.tcp_flags[0] | f.tcp_flags[1];
         TcpSection {
-            tcp_flags: format!("{all:02x}"),
-            tcp_flags_ts: format!("{:02x}", f.tcp_flags[0]),
-            tcp_flags_tc: format!("{:02x}", f.tcp_flags[1]),
+            tcp_flags: Hex2(all),
+            tcp_flags_ts: Hex2(f.tcp_flags[0]),
+            tcp_flags_tc: Hex2(f.tcp_flags[1]),
             syn: all & 0x02 != 0,
             fin: all & 0x01 != 0,
             rst: all & 0x04 != 0,
@@ -216,20 +231,27 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
         }
     });
     let ev = FlowEvent {
-        timestamp: ts(f.last_us),
+        timestamp: Ts(f.last_us),
         flow_id: f.flow_id,
         event_type: "flow",
         vlan: &f.vlan[..usize::from(f.vlan_count.min(3))],
-        src_ip: addr_to_ip(caddr),
+        src_ip: Ip::of(caddr),
         src_port: has_ports(proto).then_some(cport),
-        dest_ip: addr_to_ip(saddr),
+        dest_ip: Ip::of(saddr),
         dest_port: has_ports(proto).then_some(sport),
         proto: proto_name(proto),
         icmp_type: icmp.then_some(f.icmp[0].0),
         icmp_code: icmp.then_some(f.icmp[0].1),
         response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
         response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
-        community_id: community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp),
+        community_id: community_id::community_id(
+            ctx.community_id_seed,
+            proto,
+            caddr,
+            saddr,
+            cid_sp,
+            cid_dp,
+        ),
         app_proto: app
             .filter(|a| a.app != AppProto::Unknown)
             .map(|a| a.app.name()),
@@ -247,8 +269,8 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
             pkts_toclient: tc_c.pkts,
             bytes_toserver: ts_c.bytes,
             bytes_toclient: tc_c.bytes,
-            start: ts(f.first_us),
-            end: ts(f.last_us),
+            start: Ts(f.first_us),
+            end: Ts(f.last_us),
             age: f.age_secs(),
             state: f.state.name(),
             reason: reason.suricata(),
@@ -258,9 +280,9 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
         tunnel: f.tunnel.as_deref().map(|t| {
             let ports = t.outer_proto == 17;
             TunnelSection {
-                src_ip: addr_to_ip(&t.src),
+                src_ip: Ip::of(&t.src),
                 src_port: ports.then_some(t.sport),
-                dest_ip: addr_to_ip(&t.dst),
+                dest_ip: Ip::of(&t.dst),
                 dest_port: ports.then_some(t.dport),
                 proto: proto_name(t.outer_proto),
                 depth: t.depth,
@@ -302,7 +324,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.extend_from_slice(b"{\"timestamp\":\"");
     match ts_bytes(ev.ts_us) {
         Some(t) => buf.extend_from_slice(&t),
-        None => buf.extend_from_slice(ts(ev.ts_us).as_bytes()),
+        None => buf.extend_from_slice(super::timefmt::ts(ev.ts_us).as_bytes()),
     }
     buf.extend_from_slice(b"\",\"flow_id\":");
     push_u64(buf, m.flow_id);
@@ -324,7 +346,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         push_u64(buf, u64::from(dst.1));
         buf.push(b',');
     }
-    let cid = community_id(
+    let cid = community_id::community_id(
         ctx.community_id_seed,
         m.proto,
         &m.client.0,
@@ -335,7 +357,7 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
     buf.extend_from_slice(b"\"proto\":\"");
     buf.extend_from_slice(proto_name(m.proto).as_bytes());
     buf.extend_from_slice(b"\",\"community_id\":\"");
-    buf.extend_from_slice(cid.as_bytes());
+    buf.extend_from_slice(cid.as_str().as_bytes());
     buf.push(b'"');
     // The parser's object, serialised on the worker: its members go in as they are.
     let members = ev.fields.as_bytes();
@@ -358,12 +380,9 @@ fn push_ip(buf: &mut Vec<u8>, a: &Addr) {
     use std::io::Write;
     match addr_to_ip(a) {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'.');
-                }
-                push_u64(buf, u64::from(o));
-            }
+            let mut b = [0u8; 15];
+            let n = v4_text(v4, &mut b);
+            buf.extend_from_slice(&b[..n]);
         }
         // Writing into a Vec cannot fail.
         v6 => {
@@ -372,19 +391,63 @@ fn push_ip(buf: &mut Vec<u8>, a: &Addr) {
     }
 }
 
+/// Dotted decimal into `b`; returns its length.
+fn v4_text(v4: std::net::Ipv4Addr, b: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            b[n] = b'.';
+            n += 1;
+        }
+        if o >= 100 {
+            b[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            b[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        b[n] = b'0' + o % 10;
+        n += 1;
+    }
+    n
+}
+
+/// An address field of a serialised record, printed as [`push_ip`] does.
+struct Ip(IpAddr);
+
+impl Ip {
+    fn of(a: &Addr) -> Ip {
+        Ip(addr_to_ip(a))
+    }
+}
+
+impl Serialize for Ip {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            IpAddr::V4(v4) => {
+                let mut b = [0u8; 15];
+                let n = v4_text(v4, &mut b);
+                s.serialize_str(std::str::from_utf8(&b[..n]).unwrap_or_default())
+            }
+            v6 => v6.serialize(s),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct AlertEvent<'a> {
-    timestamp: String,
+    timestamp: Ts,
     flow_id: u64,
     event_type: &'static str,
-    src_ip: IpAddr,
+    src_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     src_port: Option<u16>,
-    dest_ip: IpAddr,
+    dest_ip: Ip,
     #[serde(skip_serializing_if = "Option::is_none")]
     dest_port: Option<u16>,
-    proto: String,
-    community_id: String,
+    proto: Cow<'static, str>,
+    community_id: CommunityId,
     direction: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     app_proto: Option<&'static str>,
@@ -416,7 +479,7 @@ struct AlertFlow {
     pkts_toclient: u64,
     bytes_toserver: u64,
     bytes_toclient: u64,
-    start: String,
+    start: Ts,
 }
 
 #[derive(Serialize)]
@@ -442,8 +505,8 @@ struct AlertExplanation<'a> {
 #[derive(Serialize)]
 struct AggregationSection<'a> {
     count: u64,
-    first: String,
-    last: String,
+    first: Ts,
+    last: Ts,
     flow_ids: &'a [u64],
 }
 
@@ -459,21 +522,21 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
         related_flows: &a.related_flows,
         aggregation: a.aggregation.as_ref().map(|g| AggregationSection {
             count: g.count,
-            first: ts(g.first_us),
-            last: ts(g.last_us),
+            first: Ts(g.first_us),
+            last: Ts(g.last_us),
             flow_ids: &g.flow_ids,
         }),
     };
     let ev = AlertEvent {
-        timestamp: ts(a.ts_us),
+        timestamp: Ts(a.ts_us),
         flow_id: f.flow_id,
         event_type: "alert",
-        src_ip: addr_to_ip(&f.client.0),
+        src_ip: Ip::of(&f.client.0),
         src_port: has_ports(proto).then_some(f.client.1),
-        dest_ip: addr_to_ip(&f.server.0),
+        dest_ip: Ip::of(&f.server.0),
         dest_port: has_ports(proto).then_some(f.server.1),
         proto: proto_name(proto),
-        community_id: community_id(
+        community_id: community_id::community_id(
             ctx.community_id_seed,
             proto,
             &f.client.0,
@@ -500,7 +563,7 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
             pkts_toclient: f.pkts[1],
             bytes_toserver: f.bytes[0],
             bytes_toclient: f.bytes[1],
-            start: ts(f.first_us),
+            start: Ts(f.first_us),
         },
         exfil: ExfilAlert {
             alert: &explanation,
@@ -509,4 +572,34 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
     };
     buf.clear();
     let _ = serde_json::to_writer(&mut *buf, &ev);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_print_as_ipaddr_does() {
+        for a in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "192.168.1.1",
+            "::1",
+            "fe80::1:2",
+        ] {
+            let ip: IpAddr = a.parse().unwrap();
+            let mut buf = Vec::new();
+            let addr = match ip {
+                IpAddr::V4(v4) => crate::decode::addr_from_v4(v4.octets()),
+                IpAddr::V6(v6) => v6.octets(),
+            };
+            push_ip(&mut buf, &addr);
+            assert_eq!(buf, a.as_bytes());
+            assert_eq!(
+                serde_json::to_string(&Ip::of(&addr)).unwrap(),
+                format!("\"{a}\"")
+            );
+        }
+    }
 }

@@ -181,6 +181,22 @@ impl Compound<'_, '_> {
         self.ser.out.extend_from_slice(self.close);
         Ok(())
     }
+
+    /// `,"key":` for a struct field. Field names are identifiers from our own types, so
+    /// the escape check that values need is only asserted (a record has ~40 of them).
+    fn field_key(&mut self, key: &'static str) {
+        debug_assert!(plain(key.as_bytes()), "field name needs escaping: {key}");
+        let out = &mut *self.ser.out;
+        out.reserve(key.len() + 4);
+        if self.first {
+            self.first = false;
+        } else {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
 }
 
 impl<'s, 'a> Ser<'a> {
@@ -437,9 +453,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         key: &'static str,
         v: &T,
     ) -> Result<(), Error> {
-        self.comma();
-        push_str(self.ser.out, key);
-        self.ser.out.push(b':');
+        self.field_key(key);
         v.serialize(&mut *self.ser)
     }
     fn end(self) -> Result<(), Error> {

@@ -68,6 +68,19 @@ pub fn write_ts(out: &mut String, us: u64) {
     }
 }
 
+/// A timestamp field that formats itself as it is serialised (no String per field).
+#[derive(Clone, Copy, Debug)]
+pub struct Ts(pub u64);
+
+impl serde::Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match ts_bytes(self.0) {
+            Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+            None => s.serialize_str(&ts(self.0)),
+        }
+    }
+}
+
 pub fn ts(us: u64) -> String {
     let mut s = String::with_capacity(TS_LEN);
     write_ts(&mut s, us);
