@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use memchr::memchr;
 
-use crate::app::features::{entropy, is_dense, value_hash, DENSE_MIN_LEN};
+use crate::app::features::{dense_entropy, value_hash};
 use crate::app::smtp::mime::{multipart_boundary, text, LineBuf, Mime};
 use crate::app::{AppProto, Cx, Direction, Parser};
 
@@ -652,13 +652,9 @@ impl DenseValues {
 
     /// `field` + lower-cased `name` says where the value was (only spelt out when dense).
     fn check(&mut self, field: &str, name: &[u8], value: &[u8], cx: &mut Cx<'_>) {
-        if value.len() < DENSE_MIN_LEN {
+        let Some(e) = dense_entropy(value) else {
             return;
-        }
-        let e = entropy(value);
-        if !is_dense(value, e) {
-            return;
-        }
+        };
         let h = value_hash(value);
         if self.seen.contains(&h) {
             return;
