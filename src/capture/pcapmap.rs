@@ -25,6 +25,10 @@ const RELEASE_STEP: usize = 4 << 20;
 const RELEASE_LAG: usize = 16 << 20;
 /// Release boundaries are aligned to this (a multiple of every common page size).
 const RELEASE_ALIGN: usize = 2 << 20;
+/// Pages ahead of the read position are mapped in steps of this much with one
+/// MADV_POPULATE_READ each: a page fault per 64 KiB of file was a tenth of the whole
+/// pipeline's CPU time, on the capture thread.
+const POPULATE_STEP: usize = 4 << 20;
 
 /// A mapped classic pcap file (microsecond or nanosecond, either byte order).
 pub struct PcapMap {
@@ -101,6 +105,7 @@ impl PcapMap {
             map: self,
             pos: FILE_HEADER,
             released: 0,
+            populated: 0,
             count: 0,
             odd: false,
         }
@@ -112,6 +117,8 @@ pub struct Records<'a> {
     pos: usize,
     /// Start of the mapped pages not yet released.
     released: usize,
+    /// End of the pages mapped ahead.
+    populated: usize,
     count: u64,
     odd: bool,
 }
@@ -154,6 +161,12 @@ impl<'a> Iterator for Records<'a> {
                 )
             };
             self.released = end;
+        }
+        if at >= self.populated {
+            let len = POPULATE_STEP.min(data.len() - at);
+            // Older kernels refuse the advice: the pages then fault in as before.
+            let _ = m.map.advise_range(Advice::PopulateRead, at, len);
+            self.populated = at + len;
         }
         let start = at + RECORD_HEADER;
         if start > data.len() {
