@@ -22,8 +22,18 @@ pub fn string_from_bytes(b: &[u8]) -> String {
     s
 }
 
-pub fn rrtype_name(t: u16) -> String {
-    rrtype_str(t).map_or_else(|| t.to_string(), str::to_string)
+/// A record type's name as logged (the mnemonic, else the decimal number), zero-padded
+/// so that comparing two of them orders the names as strings (no name holds a NUL).
+fn type_name(t: u16) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    match rrtype_str(t) {
+        Some(name) => out[..name.len()].copy_from_slice(name.as_bytes()),
+        None => {
+            let digits = t.to_string();
+            out[..digits.len()].copy_from_slice(digits.as_bytes());
+        }
+    }
+    out
 }
 
 /// The mnemonic of a record type, if it has one.
@@ -394,69 +404,123 @@ impl Serialize for SectionEntries<'_> {
     }
 }
 
-/// A value in the grouped answer format.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum GroupVal<'a> {
-    Text(ByteStr<'a>),
-    Soa(SoaObj<'a>),
-    Srv(SrvObj<'a>),
-    Sshfp(SshfpObj<'a>),
+/// Suricata's "grouped" answer format: rdata by record type (types in name order),
+/// `MAX_RRS` values in all, taken in answer order. Written straight from the answers
+/// rather than collected into per-type lists first.
+struct Grouped<'a> {
+    answers: &'a [Rr],
+    /// Where the `MAX_RRS` values run out: answers before `cut.0` give all their values,
+    /// answer `cut.0` its first `cut.1`, later ones none.
+    cut: (usize, usize),
 }
 
-/// Suricata's "grouped" answer format: rdata by record type (types in name order),
-/// `MAX_RRS` values in all.
-struct Grouped<'a>(Vec<(RrType, Vec<GroupVal<'a>>)>);
+/// How many grouped values a record gives (TXT: one per string).
+fn value_count(rr: &Rr) -> usize {
+    match &rr.data {
+        RData::Txt(s) => s.len(),
+        RData::Opt(_) | RData::Other => 0,
+        _ => 1,
+    }
+}
 
 impl<'a> Grouped<'a> {
     fn of(answers: &'a [Rr]) -> Grouped<'a> {
-        let mut g: Vec<(RrType, Vec<GroupVal<'a>>)> = Vec::new();
         let mut n = 0;
-        for rr in answers {
-            let room = MAX_RRS - n;
-            let mut vals: Vec<GroupVal<'a>> = match &rr.data {
-                RData::Addr(a) => vec![GroupVal::Text(ByteStr(a.as_bytes()))],
-                RData::Name(n) => vec![GroupVal::Text(ByteStr(&n.text))],
-                RData::Txt(s) => s
-                    .iter()
-                    .take(room)
-                    .map(|s| GroupVal::Text(ByteStr(s)))
-                    .collect(),
-                RData::Null(b) => vec![GroupVal::Text(ByteStr(b))],
-                RData::Soa(s) => vec![GroupVal::Soa(SoaObj::of(s))],
-                RData::Srv(s) => vec![GroupVal::Srv(SrvObj::of(s))],
-                RData::Sshfp { algo, fp_type, fp } => vec![GroupVal::Sshfp(SshfpObj {
-                    algo: *algo,
-                    fingerprint: Hex(fp, ":"),
-                    fp_type: *fp_type,
-                })],
-                RData::Opt(_) | RData::Other => continue,
-            };
-            vals.truncate(room);
-            if vals.is_empty() {
-                continue;
+        for (i, rr) in answers.iter().enumerate() {
+            let k = value_count(rr);
+            if n + k >= MAX_RRS {
+                return Grouped {
+                    answers,
+                    cut: (i, MAX_RRS - n),
+                };
             }
-            n += vals.len();
-            // Each type has its own name, so grouping by type groups by name.
-            match g.iter_mut().find(|(t, _)| t.0 == rr.rtype) {
-                Some((_, v)) => v.extend(vals),
-                None => g.push((RrType(rr.rtype), vals)),
-            }
+            n += k;
         }
-        if g.len() > 1 {
-            g.sort_by_cached_key(|(t, _)| rrtype_name(t.0));
+        Grouped {
+            answers,
+            cut: (answers.len(), 0),
         }
-        Grouped(g)
+    }
+
+    /// The answers that give values, with how many each gives.
+    fn values(&self) -> impl Iterator<Item = (&'a Rr, usize)> + '_ {
+        let (cut, last) = self.cut;
+        self.answers
+            .iter()
+            .take(cut.saturating_add(1))
+            .enumerate()
+            .map(move |(i, rr)| {
+                let k = value_count(rr);
+                (rr, if i < cut { k } else { k.min(last) })
+            })
+            .filter(|&(_, k)| k > 0)
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values().next().is_none()
     }
 }
 
 impl Serialize for Grouped<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(t, v)| (t, v)))
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        // Types in name order without collecting them: each round takes the smallest
+        // name after the previous one (answers rarely hold more than one or two types).
+        let mut prev = None;
+        while let Some((name, rtype)) = self
+            .values()
+            .map(|(rr, _)| (type_name(rr.rtype), rr.rtype))
+            .filter(|(name, _)| prev.is_none_or(|p| *name > p))
+            .min()
+        {
+            map.serialize_entry(
+                &RrType(rtype),
+                &GroupValues {
+                    grouped: self,
+                    rtype,
+                },
+            )?;
+            prev = Some(name);
+        }
+        map.end()
+    }
+}
+
+/// The grouped values of one record type, in answer order.
+struct GroupValues<'g, 'a> {
+    grouped: &'g Grouped<'a>,
+    rtype: u16,
+}
+
+impl Serialize for GroupValues<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for (rr, k) in self
+            .grouped
+            .values()
+            .filter(|(rr, _)| rr.rtype == self.rtype)
+        {
+            match &rr.data {
+                RData::Addr(a) => seq.serialize_element(&ByteStr(a.as_bytes()))?,
+                RData::Name(n) => seq.serialize_element(&ByteStr(&n.text))?,
+                RData::Txt(strings) => {
+                    for t in strings.iter().take(k) {
+                        seq.serialize_element(&ByteStr(t))?;
+                    }
+                }
+                RData::Null(b) => seq.serialize_element(&ByteStr(b))?,
+                RData::Soa(soa) => seq.serialize_element(&SoaObj::of(soa))?,
+                RData::Srv(srv) => seq.serialize_element(&SrvObj::of(srv))?,
+                RData::Sshfp { algo, fp_type, fp } => seq.serialize_element(&SshfpObj {
+                    algo: *algo,
+                    fingerprint: Hex(fp, ":"),
+                    fp_type: *fp_type,
+                })?,
+                RData::Opt(_) | RData::Other => {}
+            }
+        }
+        seq.end()
     }
 }
 
@@ -466,6 +530,25 @@ struct Query<'a> {
     #[serde(skip_serializing_if = "is_false")]
     rrname_truncated: bool,
     rrtype: RrType,
+}
+
+/// The `queries` list, written from the questions as they are.
+struct Queries<'a>(&'a [Question]);
+
+impl Queries<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Queries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|q| Query {
+            rrname: ByteStr(&q.name.text),
+            rrname_truncated: q.name.truncated,
+            rrtype: RrType(q.qtype),
+        }))
+    }
 }
 
 /// The `dns` object of one message, in Suricata's EVE v3 shape.
@@ -486,8 +569,8 @@ pub struct MessageBody<'a> {
     opcode: u8,
     #[serde(skip_serializing_if = "is_false")]
     qr: bool,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    queries: Vec<Query<'a>>,
+    #[serde(skip_serializing_if = "Queries::is_empty")]
+    queries: Queries<'a>,
     #[serde(skip_serializing_if = "is_false")]
     ra: bool,
     rcode: Rcode,
@@ -503,12 +586,25 @@ pub struct MessageBody<'a> {
     z: bool,
 }
 
-/// The header flags word in hex, as Suricata prints it.
+/// The header flags word in hex, as Suricata prints it (`{:x}`: lower case, no leading
+/// zeros), written digit by digit rather than through the formatting machinery.
 struct FlagsHex(u16);
 
 impl Serialize for FlagsHex {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{:x}", self.0))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 4];
+        let mut at = digits.len();
+        let mut v = self.0;
+        loop {
+            at -= 1;
+            digits[at] = HEX[usize::from(v & 0xf)];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        s.serialize_str(std::str::from_utf8(&digits[at..]).unwrap_or_default())
     }
 }
 
@@ -527,15 +623,7 @@ pub fn message_body(m: &Message, tx_id: u64) -> MessageBody<'_> {
         id: h.id,
         opcode: h.opcode(),
         qr: bit(0x8000),
-        queries: m
-            .questions
-            .iter()
-            .map(|q| Query {
-                rrname: ByteStr(&q.name.text),
-                rrname_truncated: q.name.truncated,
-                rrtype: RrType(q.qtype),
-            })
-            .collect(),
+        queries: Queries(&m.questions),
         ra: bit(0x0080),
         rcode: Rcode(h.rcode()),
         rd: bit(0x0100),

@@ -33,6 +33,8 @@ pub struct DnsParser {
     tx_id: u64,
     tcp: [TcpFramer; 2],
     summary: FlowSummary,
+    /// Features of the current message's first query name, recomputed in place per message.
+    qname: NameFeatures,
 }
 
 impl DnsParser {
@@ -44,21 +46,24 @@ impl DnsParser {
         if m.malformed {
             self.summary.malformed += 1;
         }
-        let features = m.questions.first().map(|q| NameFeatures::of(&q.name.text));
+        let features = m.questions.first().map(|q| {
+            self.qname.set(&q.name.text);
+            &self.qname
+        });
         let mut exfil = MessageExfil {
             malformed: m.malformed,
             msg_len: msg.len(),
-            qname: features.as_ref(),
+            qname: features,
             rdata_bytes: None,
             rr_capped: m.rr_capped,
         };
         if m.header.qr() {
             let carried = rdata_bytes(&m);
             self.summary.response(m.header.rcode(), carried);
-            self.summary.answered(features.as_ref(), carried);
+            self.summary.answered(features, carried);
             exfil.rdata_bytes = Some(carried);
         } else {
-            self.summary.request(features.as_ref());
+            self.summary.request(features);
         }
         let body = message_body(&m, self.tx_id);
         self.tx_id += 1;
