@@ -207,15 +207,15 @@ struct SoaObj<'a> {
 }
 
 impl<'a> SoaObj<'a> {
-    fn of(s: &'a Soa) -> SoaObj<'a> {
+    fn of(m: &'a Message, s: &Soa) -> SoaObj<'a> {
         SoaObj {
             expire: s.expire,
             minimum: s.minimum,
-            mname: ByteStr(&s.mname.text),
+            mname: ByteStr(m.text(&s.mname)),
             mname_truncated: s.mname.truncated,
             refresh: s.refresh,
             retry: s.retry,
-            rname: ByteStr(&s.rname.text),
+            rname: ByteStr(m.text(&s.rname)),
             serial: s.serial,
         }
     }
@@ -230,9 +230,9 @@ struct SrvObj<'a> {
 }
 
 impl<'a> SrvObj<'a> {
-    fn of(s: &'a Srv) -> SrvObj<'a> {
+    fn of(m: &'a Message, s: &Srv) -> SrvObj<'a> {
         SrvObj {
-            name: ByteStr(&s.target.text),
+            name: ByteStr(m.text(&s.target)),
             port: s.port,
             priority: s.priority,
             weight: s.weight,
@@ -255,12 +255,12 @@ struct OptEntry<'a> {
 }
 
 /// EDNS options of an OPT record.
-struct OptList<'a>(&'a [(u16, Vec<u8>)]);
+struct OptList<'a>(&'a Message, Span);
 
 impl Serialize for OptList<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|(code, data)| OptEntry {
-            code: *code,
+        s.collect_seq(self.0.options(self.1).map(|(code, data)| OptEntry {
+            code,
             data: Hex(data, ""),
         }))
     }
@@ -291,6 +291,7 @@ struct RrEntry<'a> {
 /// Log entries for one record (TXT: one per string, like Suricata; at most `room`). An
 /// OPT without options logs nothing.
 fn rr_entries<'a>(
+    m: &'a Message,
     rr: &'a Rr,
     section: Section,
     room: usize,
@@ -300,7 +301,7 @@ fn rr_entries<'a>(
         opt: None,
         rdata: None,
         rdata_truncated: false,
-        rrname: ByteStr(&rr.name.text),
+        rrname: ByteStr(m.text(&rr.name)),
         rrname_truncated: rr.name.truncated && section == Section::Authority,
         rrtype: RrType(rr.rtype),
         soa: None,
@@ -310,9 +311,9 @@ fn rr_entries<'a>(
     };
     let mut one = |e: RrEntry<'a>| if emit(e) { Ok(1) } else { Err(()) };
     match (&rr.data, section) {
-        (RData::Txt(strings), _) => {
+        (RData::Txt(txt), _) => {
             let mut n = 0;
-            for t in strings.iter().take(room) {
+            for t in m.txt_strings(txt).take(room) {
                 one(RrEntry {
                     rdata: Some(ByteStr(t)),
                     ..base()
@@ -322,7 +323,7 @@ fn rr_entries<'a>(
             Ok(n)
         }
         (RData::Opt(opts), Section::Additional) if !opts.is_empty() => one(RrEntry {
-            opt: Some(OptList(opts)),
+            opt: Some(OptList(m, *opts)),
             ..base()
         }),
         (RData::Opt(_), _) => Ok(0),
@@ -331,26 +332,26 @@ fn rr_entries<'a>(
             ..base()
         }),
         (RData::Name(n), _) => one(RrEntry {
-            rdata: Some(ByteStr(&n.text)),
+            rdata: Some(ByteStr(m.text(n))),
             rdata_truncated: n.truncated && section == Section::Authority,
             ..base()
         }),
         (RData::Null(b), _) => one(RrEntry {
-            rdata: Some(ByteStr(b)),
+            rdata: Some(ByteStr(m.bytes(*b))),
             ..base()
         }),
         (RData::Soa(s), Section::Answer | Section::Authority) => one(RrEntry {
-            soa: Some(SoaObj::of(s)),
+            soa: Some(SoaObj::of(m, s)),
             ..base()
         }),
         (RData::Srv(s), Section::Answer) => one(RrEntry {
-            srv: Some(SrvObj::of(s)),
+            srv: Some(SrvObj::of(m, s)),
             ..base()
         }),
         (RData::Sshfp { algo, fp_type, fp }, Section::Answer) => one(RrEntry {
             sshfp: Some(SshfpObj {
                 algo: *algo,
-                fingerprint: Hex(fp, ":"),
+                fingerprint: Hex(m.bytes(*fp), ":"),
                 fp_type: *fp_type,
             }),
             ..base()
@@ -361,6 +362,7 @@ fn rr_entries<'a>(
 
 /// A record section's entries, `MAX_RRS` at most, written as they are produced.
 struct SectionEntries<'a> {
+    m: &'a Message,
     rrs: &'a [Rr],
     section: Section,
 }
@@ -370,7 +372,7 @@ impl SectionEntries<'_> {
     fn is_empty(&self) -> bool {
         self.rrs
             .iter()
-            .all(|rr| rr_entries(rr, self.section, MAX_RRS, |_| false) == Ok(0))
+            .all(|rr| rr_entries(self.m, rr, self.section, MAX_RRS, |_| false) == Ok(0))
     }
 }
 
@@ -383,7 +385,7 @@ impl Serialize for SectionEntries<'_> {
             if n >= MAX_RRS {
                 break;
             }
-            let r = rr_entries(rr, self.section, MAX_RRS - n, |e| {
+            let r = rr_entries(self.m, rr, self.section, MAX_RRS - n, |e| {
                 match seq.serialize_element(&e) {
                     Ok(()) => true,
                     Err(e) => {
@@ -408,6 +410,7 @@ impl Serialize for SectionEntries<'_> {
 /// `MAX_RRS` values in all, taken in answer order. Written straight from the answers
 /// rather than collected into per-type lists first.
 struct Grouped<'a> {
+    m: &'a Message,
     answers: &'a [Rr],
     /// Where the `MAX_RRS` values run out: answers before `cut.0` give all their values,
     /// answer `cut.0` its first `cut.1`, later ones none.
@@ -417,19 +420,21 @@ struct Grouped<'a> {
 /// How many grouped values a record gives (TXT: one per string).
 fn value_count(rr: &Rr) -> usize {
     match &rr.data {
-        RData::Txt(s) => s.len(),
+        RData::Txt(t) => t.strings,
         RData::Opt(_) | RData::Other => 0,
         _ => 1,
     }
 }
 
 impl<'a> Grouped<'a> {
-    fn of(answers: &'a [Rr]) -> Grouped<'a> {
+    fn of(m: &'a Message) -> Grouped<'a> {
+        let answers = &m.answers[..];
         let mut n = 0;
         for (i, rr) in answers.iter().enumerate() {
             let k = value_count(rr);
             if n + k >= MAX_RRS {
                 return Grouped {
+                    m,
                     answers,
                     cut: (i, MAX_RRS - n),
                 };
@@ -437,6 +442,7 @@ impl<'a> Grouped<'a> {
             n += k;
         }
         Grouped {
+            m,
             answers,
             cut: (answers.len(), 0),
         }
@@ -495,6 +501,7 @@ struct GroupValues<'g, 'a> {
 
 impl Serialize for GroupValues<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.grouped.m;
         let mut seq = s.serialize_seq(None)?;
         for (rr, k) in self
             .grouped
@@ -503,18 +510,18 @@ impl Serialize for GroupValues<'_, '_> {
         {
             match &rr.data {
                 RData::Addr(a) => seq.serialize_element(&ByteStr(a.as_bytes()))?,
-                RData::Name(n) => seq.serialize_element(&ByteStr(&n.text))?,
-                RData::Txt(strings) => {
-                    for t in strings.iter().take(k) {
+                RData::Name(n) => seq.serialize_element(&ByteStr(m.text(n)))?,
+                RData::Txt(txt) => {
+                    for t in m.txt_strings(txt).take(k) {
                         seq.serialize_element(&ByteStr(t))?;
                     }
                 }
-                RData::Null(b) => seq.serialize_element(&ByteStr(b))?,
-                RData::Soa(soa) => seq.serialize_element(&SoaObj::of(soa))?,
-                RData::Srv(srv) => seq.serialize_element(&SrvObj::of(srv))?,
+                RData::Null(b) => seq.serialize_element(&ByteStr(m.bytes(*b)))?,
+                RData::Soa(soa) => seq.serialize_element(&SoaObj::of(m, soa))?,
+                RData::Srv(srv) => seq.serialize_element(&SrvObj::of(m, srv))?,
                 RData::Sshfp { algo, fp_type, fp } => seq.serialize_element(&SshfpObj {
                     algo: *algo,
-                    fingerprint: Hex(fp, ":"),
+                    fingerprint: Hex(m.bytes(*fp), ":"),
                     fp_type: *fp_type,
                 })?,
                 RData::Opt(_) | RData::Other => {}
@@ -533,18 +540,18 @@ struct Query<'a> {
 }
 
 /// The `queries` list, written from the questions as they are.
-struct Queries<'a>(&'a [Question]);
+struct Queries<'a>(&'a Message);
 
 impl Queries<'_> {
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.questions.is_empty()
     }
 }
 
 impl Serialize for Queries<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|q| Query {
-            rrname: ByteStr(&q.name.text),
+        s.collect_seq(self.0.questions.iter().map(|q| Query {
+            rrname: ByteStr(self.0.text(&q.name)),
             rrname_truncated: q.name.truncated,
             rrtype: RrType(q.qtype),
         }))
@@ -612,18 +619,18 @@ impl Serialize for FlagsHex {
 pub fn message_body(m: &Message, tx_id: u64) -> MessageBody<'_> {
     let h = &m.header;
     let bit = |b: u16| h.flags & b != 0;
-    let section = |rrs, section| SectionEntries { rrs, section };
+    let section = |rrs, section| SectionEntries { m, rrs, section };
     MessageBody {
         aa: bit(0x0400),
         additionals: section(&m.additionals, Section::Additional),
         answers: section(&m.answers, Section::Answer),
         authorities: section(&m.authorities, Section::Authority),
         flags: FlagsHex(h.flags),
-        grouped: Grouped::of(&m.answers),
+        grouped: Grouped::of(m),
         id: h.id,
         opcode: h.opcode(),
         qr: bit(0x8000),
-        queries: Queries(&m.questions),
+        queries: Queries(m),
         ra: bit(0x0080),
         rcode: Rcode(h.rcode()),
         rd: bit(0x0100),

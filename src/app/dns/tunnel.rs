@@ -2,7 +2,7 @@
 //! labels left of a domain the attacker controls, so the useful signals are the shape and
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
-use super::logger::{rcode_name, string_from_bytes, ByteStr};
+use super::logger::{rcode_name, ByteStr};
 use crate::app::features::{entropy_of_counts, is_dense, DnsVolume, MAX_DENSE_VALUES};
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
@@ -143,16 +143,18 @@ impl NameFeatures {
     }
 }
 
-/// Appends `l` lower-cased in [`string_from_bytes`]'s rendering (ASCII kept, other bytes
-/// as `\xNN`), without the intermediate buffer and string that rendering needs.
+/// Appends `l` lower-cased in [`super::logger::string_from_bytes`]'s rendering (ASCII kept, other bytes
+/// as `\xNN`), byte by byte: no intermediate buffer, string or UTF-8 check.
 fn push_rendered_lower(out: &mut String, l: &[u8]) {
-    match std::str::from_utf8(l) {
-        Ok(text) if l.is_ascii() => {
-            let start = out.len();
-            out.push_str(text);
-            out[start..].make_ascii_lowercase();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &c in l {
+        if c < 0x80 {
+            out.push(char::from(c.to_ascii_lowercase()));
+        } else {
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 0xf)]));
         }
-        _ => out.push_str(&string_from_bytes(&l.to_ascii_lowercase())),
     }
 }
 
