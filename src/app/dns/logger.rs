@@ -22,8 +22,18 @@ pub fn string_from_bytes(b: &[u8]) -> String {
     s
 }
 
-pub fn rrtype_name(t: u16) -> String {
-    rrtype_str(t).map_or_else(|| t.to_string(), str::to_string)
+/// A record type's name as logged (the mnemonic, else the decimal number), zero-padded
+/// so that comparing two of them orders the names as strings (no name holds a NUL).
+fn type_name(t: u16) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    match rrtype_str(t) {
+        Some(name) => out[..name.len()].copy_from_slice(name.as_bytes()),
+        None => {
+            let digits = t.to_string();
+            out[..digits.len()].copy_from_slice(digits.as_bytes());
+        }
+    }
+    out
 }
 
 /// The mnemonic of a record type, if it has one.
@@ -197,15 +207,15 @@ struct SoaObj<'a> {
 }
 
 impl<'a> SoaObj<'a> {
-    fn of(s: &'a Soa) -> SoaObj<'a> {
+    fn of(m: &'a Message, s: &Soa) -> SoaObj<'a> {
         SoaObj {
             expire: s.expire,
             minimum: s.minimum,
-            mname: ByteStr(&s.mname.text),
+            mname: ByteStr(m.text(&s.mname)),
             mname_truncated: s.mname.truncated,
             refresh: s.refresh,
             retry: s.retry,
-            rname: ByteStr(&s.rname.text),
+            rname: ByteStr(m.text(&s.rname)),
             serial: s.serial,
         }
     }
@@ -220,9 +230,9 @@ struct SrvObj<'a> {
 }
 
 impl<'a> SrvObj<'a> {
-    fn of(s: &'a Srv) -> SrvObj<'a> {
+    fn of(m: &'a Message, s: &Srv) -> SrvObj<'a> {
         SrvObj {
-            name: ByteStr(&s.target.text),
+            name: ByteStr(m.text(&s.target)),
             port: s.port,
             priority: s.priority,
             weight: s.weight,
@@ -245,12 +255,12 @@ struct OptEntry<'a> {
 }
 
 /// EDNS options of an OPT record.
-struct OptList<'a>(&'a [(u16, Vec<u8>)]);
+struct OptList<'a>(&'a Message, Span);
 
 impl Serialize for OptList<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|(code, data)| OptEntry {
-            code: *code,
+        s.collect_seq(self.0.options(self.1).map(|(code, data)| OptEntry {
+            code,
             data: Hex(data, ""),
         }))
     }
@@ -281,6 +291,7 @@ struct RrEntry<'a> {
 /// Log entries for one record (TXT: one per string, like Suricata; at most `room`). An
 /// OPT without options logs nothing.
 fn rr_entries<'a>(
+    m: &'a Message,
     rr: &'a Rr,
     section: Section,
     room: usize,
@@ -290,7 +301,7 @@ fn rr_entries<'a>(
         opt: None,
         rdata: None,
         rdata_truncated: false,
-        rrname: ByteStr(&rr.name.text),
+        rrname: ByteStr(m.text(&rr.name)),
         rrname_truncated: rr.name.truncated && section == Section::Authority,
         rrtype: RrType(rr.rtype),
         soa: None,
@@ -300,9 +311,9 @@ fn rr_entries<'a>(
     };
     let mut one = |e: RrEntry<'a>| if emit(e) { Ok(1) } else { Err(()) };
     match (&rr.data, section) {
-        (RData::Txt(strings), _) => {
+        (RData::Txt(txt), _) => {
             let mut n = 0;
-            for t in strings.iter().take(room) {
+            for t in m.txt_strings(txt).take(room) {
                 one(RrEntry {
                     rdata: Some(ByteStr(t)),
                     ..base()
@@ -312,7 +323,7 @@ fn rr_entries<'a>(
             Ok(n)
         }
         (RData::Opt(opts), Section::Additional) if !opts.is_empty() => one(RrEntry {
-            opt: Some(OptList(opts)),
+            opt: Some(OptList(m, *opts)),
             ..base()
         }),
         (RData::Opt(_), _) => Ok(0),
@@ -321,26 +332,26 @@ fn rr_entries<'a>(
             ..base()
         }),
         (RData::Name(n), _) => one(RrEntry {
-            rdata: Some(ByteStr(&n.text)),
+            rdata: Some(ByteStr(m.text(n))),
             rdata_truncated: n.truncated && section == Section::Authority,
             ..base()
         }),
         (RData::Null(b), _) => one(RrEntry {
-            rdata: Some(ByteStr(b)),
+            rdata: Some(ByteStr(m.bytes(*b))),
             ..base()
         }),
         (RData::Soa(s), Section::Answer | Section::Authority) => one(RrEntry {
-            soa: Some(SoaObj::of(s)),
+            soa: Some(SoaObj::of(m, s)),
             ..base()
         }),
         (RData::Srv(s), Section::Answer) => one(RrEntry {
-            srv: Some(SrvObj::of(s)),
+            srv: Some(SrvObj::of(m, s)),
             ..base()
         }),
         (RData::Sshfp { algo, fp_type, fp }, Section::Answer) => one(RrEntry {
             sshfp: Some(SshfpObj {
                 algo: *algo,
-                fingerprint: Hex(fp, ":"),
+                fingerprint: Hex(m.bytes(*fp), ":"),
                 fp_type: *fp_type,
             }),
             ..base()
@@ -351,6 +362,7 @@ fn rr_entries<'a>(
 
 /// A record section's entries, `MAX_RRS` at most, written as they are produced.
 struct SectionEntries<'a> {
+    m: &'a Message,
     rrs: &'a [Rr],
     section: Section,
 }
@@ -360,7 +372,7 @@ impl SectionEntries<'_> {
     fn is_empty(&self) -> bool {
         self.rrs
             .iter()
-            .all(|rr| rr_entries(rr, self.section, MAX_RRS, |_| false) == Ok(0))
+            .all(|rr| rr_entries(self.m, rr, self.section, MAX_RRS, |_| false) == Ok(0))
     }
 }
 
@@ -373,7 +385,7 @@ impl Serialize for SectionEntries<'_> {
             if n >= MAX_RRS {
                 break;
             }
-            let r = rr_entries(rr, self.section, MAX_RRS - n, |e| {
+            let r = rr_entries(self.m, rr, self.section, MAX_RRS - n, |e| {
                 match seq.serialize_element(&e) {
                     Ok(()) => true,
                     Err(e) => {
@@ -394,69 +406,128 @@ impl Serialize for SectionEntries<'_> {
     }
 }
 
-/// A value in the grouped answer format.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum GroupVal<'a> {
-    Text(ByteStr<'a>),
-    Soa(SoaObj<'a>),
-    Srv(SrvObj<'a>),
-    Sshfp(SshfpObj<'a>),
+/// Suricata's "grouped" answer format: rdata by record type (types in name order),
+/// `MAX_RRS` values in all, taken in answer order. Written straight from the answers
+/// rather than collected into per-type lists first.
+struct Grouped<'a> {
+    m: &'a Message,
+    answers: &'a [Rr],
+    /// Where the `MAX_RRS` values run out: answers before `cut.0` give all their values,
+    /// answer `cut.0` its first `cut.1`, later ones none.
+    cut: (usize, usize),
 }
 
-/// Suricata's "grouped" answer format: rdata by record type (types in name order),
-/// `MAX_RRS` values in all.
-struct Grouped<'a>(Vec<(RrType, Vec<GroupVal<'a>>)>);
+/// How many grouped values a record gives (TXT: one per string).
+fn value_count(rr: &Rr) -> usize {
+    match &rr.data {
+        RData::Txt(t) => t.strings,
+        RData::Opt(_) | RData::Other => 0,
+        _ => 1,
+    }
+}
 
 impl<'a> Grouped<'a> {
-    fn of(answers: &'a [Rr]) -> Grouped<'a> {
-        let mut g: Vec<(RrType, Vec<GroupVal<'a>>)> = Vec::new();
+    fn of(m: &'a Message) -> Grouped<'a> {
+        let answers = &m.answers[..];
         let mut n = 0;
-        for rr in answers {
-            let room = MAX_RRS - n;
-            let mut vals: Vec<GroupVal<'a>> = match &rr.data {
-                RData::Addr(a) => vec![GroupVal::Text(ByteStr(a.as_bytes()))],
-                RData::Name(n) => vec![GroupVal::Text(ByteStr(&n.text))],
-                RData::Txt(s) => s
-                    .iter()
-                    .take(room)
-                    .map(|s| GroupVal::Text(ByteStr(s)))
-                    .collect(),
-                RData::Null(b) => vec![GroupVal::Text(ByteStr(b))],
-                RData::Soa(s) => vec![GroupVal::Soa(SoaObj::of(s))],
-                RData::Srv(s) => vec![GroupVal::Srv(SrvObj::of(s))],
-                RData::Sshfp { algo, fp_type, fp } => vec![GroupVal::Sshfp(SshfpObj {
-                    algo: *algo,
-                    fingerprint: Hex(fp, ":"),
-                    fp_type: *fp_type,
-                })],
-                RData::Opt(_) | RData::Other => continue,
-            };
-            vals.truncate(room);
-            if vals.is_empty() {
-                continue;
+        for (i, rr) in answers.iter().enumerate() {
+            let k = value_count(rr);
+            if n + k >= MAX_RRS {
+                return Grouped {
+                    m,
+                    answers,
+                    cut: (i, MAX_RRS - n),
+                };
             }
-            n += vals.len();
-            // Each type has its own name, so grouping by type groups by name.
-            match g.iter_mut().find(|(t, _)| t.0 == rr.rtype) {
-                Some((_, v)) => v.extend(vals),
-                None => g.push((RrType(rr.rtype), vals)),
-            }
+            n += k;
         }
-        if g.len() > 1 {
-            g.sort_by_cached_key(|(t, _)| rrtype_name(t.0));
+        Grouped {
+            m,
+            answers,
+            cut: (answers.len(), 0),
         }
-        Grouped(g)
+    }
+
+    /// The answers that give values, with how many each gives.
+    fn values(&self) -> impl Iterator<Item = (&'a Rr, usize)> + '_ {
+        let (cut, last) = self.cut;
+        self.answers
+            .iter()
+            .take(cut.saturating_add(1))
+            .enumerate()
+            .map(move |(i, rr)| {
+                let k = value_count(rr);
+                (rr, if i < cut { k } else { k.min(last) })
+            })
+            .filter(|&(_, k)| k > 0)
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values().next().is_none()
     }
 }
 
 impl Serialize for Grouped<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(t, v)| (t, v)))
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        // Types in name order without collecting them: each round takes the smallest
+        // name after the previous one (answers rarely hold more than one or two types).
+        let mut prev = None;
+        while let Some((name, rtype)) = self
+            .values()
+            .map(|(rr, _)| (type_name(rr.rtype), rr.rtype))
+            .filter(|(name, _)| prev.is_none_or(|p| *name > p))
+            .min()
+        {
+            map.serialize_entry(
+                &RrType(rtype),
+                &GroupValues {
+                    grouped: self,
+                    rtype,
+                },
+            )?;
+            prev = Some(name);
+        }
+        map.end()
+    }
+}
+
+/// The grouped values of one record type, in answer order.
+struct GroupValues<'g, 'a> {
+    grouped: &'g Grouped<'a>,
+    rtype: u16,
+}
+
+impl Serialize for GroupValues<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.grouped.m;
+        let mut seq = s.serialize_seq(None)?;
+        for (rr, k) in self
+            .grouped
+            .values()
+            .filter(|(rr, _)| rr.rtype == self.rtype)
+        {
+            match &rr.data {
+                RData::Addr(a) => seq.serialize_element(&ByteStr(a.as_bytes()))?,
+                RData::Name(n) => seq.serialize_element(&ByteStr(m.text(n)))?,
+                RData::Txt(txt) => {
+                    for t in m.txt_strings(txt).take(k) {
+                        seq.serialize_element(&ByteStr(t))?;
+                    }
+                }
+                RData::Null(b) => seq.serialize_element(&ByteStr(m.bytes(*b)))?,
+                RData::Soa(soa) => seq.serialize_element(&SoaObj::of(m, soa))?,
+                RData::Srv(srv) => seq.serialize_element(&SrvObj::of(m, srv))?,
+                RData::Sshfp { algo, fp_type, fp } => seq.serialize_element(&SshfpObj {
+                    algo: *algo,
+                    fingerprint: Hex(m.bytes(*fp), ":"),
+                    fp_type: *fp_type,
+                })?,
+                RData::Opt(_) | RData::Other => {}
+            }
+        }
+        seq.end()
     }
 }
 
@@ -466,6 +537,25 @@ struct Query<'a> {
     #[serde(skip_serializing_if = "is_false")]
     rrname_truncated: bool,
     rrtype: RrType,
+}
+
+/// The `queries` list, written from the questions as they are.
+struct Queries<'a>(&'a Message);
+
+impl Queries<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.questions.is_empty()
+    }
+}
+
+impl Serialize for Queries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.questions.iter().map(|q| Query {
+            rrname: ByteStr(self.0.text(&q.name)),
+            rrname_truncated: q.name.truncated,
+            rrtype: RrType(q.qtype),
+        }))
+    }
 }
 
 /// The `dns` object of one message, in Suricata's EVE v3 shape.
@@ -486,8 +576,8 @@ pub struct MessageBody<'a> {
     opcode: u8,
     #[serde(skip_serializing_if = "is_false")]
     qr: bool,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    queries: Vec<Query<'a>>,
+    #[serde(skip_serializing_if = "Queries::is_empty")]
+    queries: Queries<'a>,
     #[serde(skip_serializing_if = "is_false")]
     ra: bool,
     rcode: Rcode,
@@ -503,12 +593,25 @@ pub struct MessageBody<'a> {
     z: bool,
 }
 
-/// The header flags word in hex, as Suricata prints it.
+/// The header flags word in hex, as Suricata prints it (`{:x}`: lower case, no leading
+/// zeros), written digit by digit rather than through the formatting machinery.
 struct FlagsHex(u16);
 
 impl Serialize for FlagsHex {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{:x}", self.0))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 4];
+        let mut at = digits.len();
+        let mut v = self.0;
+        loop {
+            at -= 1;
+            digits[at] = HEX[usize::from(v & 0xf)];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        s.serialize_str(std::str::from_utf8(&digits[at..]).unwrap_or_default())
     }
 }
 
@@ -516,26 +619,18 @@ impl Serialize for FlagsHex {
 pub fn message_body(m: &Message, tx_id: u64) -> MessageBody<'_> {
     let h = &m.header;
     let bit = |b: u16| h.flags & b != 0;
-    let section = |rrs, section| SectionEntries { rrs, section };
+    let section = |rrs, section| SectionEntries { m, rrs, section };
     MessageBody {
         aa: bit(0x0400),
         additionals: section(&m.additionals, Section::Additional),
         answers: section(&m.answers, Section::Answer),
         authorities: section(&m.authorities, Section::Authority),
         flags: FlagsHex(h.flags),
-        grouped: Grouped::of(&m.answers),
+        grouped: Grouped::of(m),
         id: h.id,
         opcode: h.opcode(),
         qr: bit(0x8000),
-        queries: m
-            .questions
-            .iter()
-            .map(|q| Query {
-                rrname: ByteStr(&q.name.text),
-                rrname_truncated: q.name.truncated,
-                rrtype: RrType(q.qtype),
-            })
-            .collect(),
+        queries: Queries(m),
         ra: bit(0x0080),
         rcode: Rcode(h.rcode()),
         rd: bit(0x0100),

@@ -3,7 +3,7 @@
 
 use super::logger::message_body;
 use super::tunnel::{FlowSummary, NameFeatures};
-use super::wire::{parse_message, Message, RData, TYPE_CNAME, TYPE_MX, TYPE_NULL, TYPE_TXT};
+use super::wire::{Message, RData, TYPE_CNAME, TYPE_MX, TYPE_NULL, TYPE_TXT};
 use crate::app::{AppEvent, Cx, Direction, Parser, Transport};
 use serde::Serialize;
 use serde_json::json;
@@ -33,34 +33,43 @@ pub struct DnsParser {
     tx_id: u64,
     tcp: [TcpFramer; 2],
     summary: FlowSummary,
+    /// The current message, parsed into the buffers of the previous one.
+    msg: Message,
+    /// Features of the current message's first query name, recomputed in place per message.
+    qname: NameFeatures,
 }
 
 impl DnsParser {
     fn message(&mut self, msg: &[u8], cx: &mut Cx<'_>) {
-        let Some(m) = parse_message(msg) else {
+        let m = &mut self.msg;
+        if !m.parse(msg) {
             self.summary.malformed += 1;
             return;
-        };
+        }
+        let m = &self.msg;
         if m.malformed {
             self.summary.malformed += 1;
         }
-        let features = m.questions.first().map(|q| NameFeatures::of(&q.name.text));
+        let features = m.questions.first().map(|q| {
+            self.qname.set(m.text(&q.name));
+            &self.qname
+        });
         let mut exfil = MessageExfil {
             malformed: m.malformed,
             msg_len: msg.len(),
-            qname: features.as_ref(),
+            qname: features,
             rdata_bytes: None,
             rr_capped: m.rr_capped,
         };
         if m.header.qr() {
-            let carried = rdata_bytes(&m);
+            let carried = rdata_bytes(m);
             self.summary.response(m.header.rcode(), carried);
-            self.summary.answered(features.as_ref(), carried);
+            self.summary.answered(features, carried);
             exfil.rdata_bytes = Some(carried);
         } else {
-            self.summary.request(features.as_ref());
+            self.summary.request(features);
         }
-        let body = message_body(&m, self.tx_id);
+        let body = message_body(m, self.tx_id);
         self.tx_id += 1;
         cx.events
             .push(AppEvent::new(cx.ts_us, "dns", body).with_exfil(exfil));

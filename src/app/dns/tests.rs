@@ -373,21 +373,27 @@ fn tcp_zero_length_message_is_skipped() {
 
 // ---- tunnelling ----
 
+fn features_of(name: &[u8]) -> NameFeatures {
+    let mut f = NameFeatures::default();
+    f.set(name);
+    f
+}
+
 #[test]
 fn name_features() {
-    let f = NameFeatures::of(b"a1b2.c3d4.News.BBC.co.uk");
+    let f = features_of(b"a1b2.c3d4.News.BBC.co.uk");
     assert_eq!(f.registered, "bbc.co.uk");
     assert_eq!(f.subdomain, b"a1b2.c3d4.news");
     assert_eq!((f.labels, f.longest_label, f.len), (6, 4, 24));
-    let f = NameFeatures::of(b"example.test");
+    let f = features_of(b"example.test");
     assert_eq!(
         (f.registered.as_str(), f.subdomain.len()),
         ("example.test", 0)
     );
     assert_eq!(f.entropy, 0.0);
-    let f = NameFeatures::of(b"abcd.x.org");
+    let f = features_of(b"abcd.x.org");
     assert_eq!(f.entropy, 2.0);
-    let f = NameFeatures::of(b"");
+    let f = features_of(b"");
     assert_eq!((f.registered.as_str(), f.labels), ("", 0));
 }
 

@@ -2,7 +2,7 @@
 //! labels left of a domain the attacker controls, so the useful signals are the shape and
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
-use super::logger::{rcode_name, string_from_bytes, ByteStr};
+use super::logger::{rcode_name, ByteStr};
 use crate::app::features::{entropy_of_counts, is_dense, DnsVolume, MAX_DENSE_VALUES};
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
@@ -78,7 +78,7 @@ const MAX_DOMAINS: usize = 256;
 const MAX_DOMAINS_REPORTED: usize = 16;
 
 /// Shape of one query name.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NameFeatures {
     /// Length of the printed name (labels and dots).
     pub len: usize,
@@ -93,9 +93,10 @@ pub struct NameFeatures {
 }
 
 impl NameFeatures {
-    /// Computed label by label, without collecting the labels (this runs for every DNS
-    /// message): two allocations, for `registered` and `subdomain`.
-    pub fn of(name: &[u8]) -> NameFeatures {
+    /// Recomputes the features for `name`, label by label and into the buffers already
+    /// held: the parser keeps one of these for its flow, so steady state allocates nothing
+    /// (this runs for every DNS message).
+    pub fn set(&mut self, name: &[u8]) {
         let labels = || name.split(|&b| b == b'.').filter(|l| !l.is_empty());
         let (n, longest_label) = labels().fold((0, 0), |(n, m), l| (n + 1, m.max(l.len())));
         let mut keep = n.min(2);
@@ -116,30 +117,43 @@ impl NameFeatures {
                 keep = 3;
             }
         }
-        let mut subdomain = Vec::new();
-        let mut registered = Vec::new();
+        self.subdomain.clear();
+        self.registered.clear();
         let mut counts = [0u32; 256];
         for (i, l) in labels().enumerate() {
-            let out = if i < n - keep {
+            if i < n - keep {
                 for &b in l {
                     counts[usize::from(b)] += 1;
                 }
-                &mut subdomain
+                if !self.subdomain.is_empty() {
+                    self.subdomain.push(b'.');
+                }
+                self.subdomain.extend(l.iter().map(u8::to_ascii_lowercase));
             } else {
-                &mut registered
-            };
-            if !out.is_empty() {
-                out.push(b'.');
+                if !self.registered.is_empty() {
+                    self.registered.push('.');
+                }
+                push_rendered_lower(&mut self.registered, l);
             }
-            out.extend(l.iter().map(u8::to_ascii_lowercase));
         }
-        NameFeatures {
-            len: name.len(),
-            labels: n,
-            longest_label,
-            entropy: entropy_of_counts(&counts),
-            registered: string_from_bytes(&registered),
-            subdomain,
+        self.len = name.len();
+        self.labels = n;
+        self.longest_label = longest_label;
+        self.entropy = entropy_of_counts(&counts);
+    }
+}
+
+/// Appends `l` lower-cased in [`super::logger::string_from_bytes`]'s rendering (ASCII kept, other bytes
+/// as `\xNN`), byte by byte: no intermediate buffer, string or UTF-8 check.
+fn push_rendered_lower(out: &mut String, l: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &c in l {
+        if c < 0x80 {
+            out.push(char::from(c.to_ascii_lowercase()));
+        } else {
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 0xf)]));
         }
     }
 }

@@ -143,40 +143,108 @@ pub fn walk_name(
     }
 }
 
-/// A decompressed name as Suricata prints it: labels joined by '.', bytes kept raw.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Bytes kept in a message's [`Message::bytes`] buffer: start and end offsets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// A decompressed name as Suricata prints it: labels joined by '.', bytes kept raw (in
+/// the message's buffer; [`Message::text`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Name {
-    pub text: Vec<u8>,
-    /// Longer than 255 wire bytes; `text` holds the first labels only.
+    text: Span,
+    /// Longer than 255 wire bytes; the text holds the first labels only.
     pub truncated: bool,
 }
 
-fn read_name(msg: &[u8], pos: usize) -> Option<(Name, usize)> {
-    // Room for a typical name up front: grown label by label it was reallocated twice.
-    let mut text = Vec::with_capacity(64);
-    let end = walk_name(msg, pos, |l| {
-        if !text.is_empty() {
-            text.push(b'.');
+impl Message {
+    /// Appends `b` to the message's buffer.
+    fn keep(&mut self, b: &[u8]) -> Span {
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(b);
+        Span {
+            start,
+            end: self.bytes.len() as u32,
         }
-        text.extend_from_slice(l);
-    })
-    .ok()?;
-    Some((
-        Name {
-            text,
-            truncated: end.too_long(),
-        },
-        end.next,
-    ))
+    }
+
+    /// Bytes kept by [`Message::keep`] or [`Message::read_name`].
+    pub fn bytes(&self, s: Span) -> &[u8] {
+        &self.bytes[s.start as usize..s.end as usize]
+    }
+
+    /// A name's text.
+    pub fn text(&self, n: &Name) -> &[u8] {
+        self.bytes(n.text)
+    }
+
+    /// The character-strings of TXT rdata (checked when the record was read).
+    pub fn txt_strings(&self, t: &Txt) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.bytes(t.data);
+        std::iter::from_fn(move || {
+            let (&n, tail) = rest.split_first()?;
+            let (s, more) = tail.split_at_checked(usize::from(n))?;
+            rest = more;
+            Some(s)
+        })
+        .take(t.strings)
+    }
+
+    /// The (code, data) options of OPT rdata (checked when the record was read).
+    pub fn options(&self, opts: Span) -> impl Iterator<Item = (u16, &[u8])> {
+        let mut rest = self.bytes(opts);
+        std::iter::from_fn(move || {
+            let code = be16(rest, 0)?;
+            let len = usize::from(be16(rest, 2)?);
+            let data = rest.get(4..4 + len)?;
+            rest = &rest[4 + len..];
+            Some((code, data))
+        })
+    }
+
+    /// Reads the name at `pos` into the buffer; None if it does not parse (the buffer is
+    /// then left as it was).
+    fn read_name(&mut self, msg: &[u8], pos: usize) -> Option<(Name, usize)> {
+        let start = self.bytes.len();
+        let bytes = &mut self.bytes;
+        let end = walk_name(msg, pos, |l| {
+            if bytes.len() > start {
+                bytes.push(b'.');
+            }
+            bytes.extend_from_slice(l);
+        });
+        let Ok(end) = end else {
+            self.bytes.truncate(start);
+            return None;
+        };
+        Some((
+            Name {
+                text: Span {
+                    start: start as u32,
+                    end: self.bytes.len() as u32,
+                },
+                truncated: end.too_long(),
+            },
+            end.next,
+        ))
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Question {
     pub name: Name,
     pub qtype: u16,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Soa {
     pub mname: Name,
     pub rname: Name,
@@ -187,7 +255,7 @@ pub struct Soa {
     pub minimum: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Srv {
     pub priority: u16,
     pub weight: u16,
@@ -215,30 +283,37 @@ impl AddrText {
     }
 }
 
-/// Record data in the forms the log needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// TXT rdata: the character-strings, of which the first `strings` are logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Txt {
+    data: Span,
+    pub strings: usize,
+}
+
+/// Record data in the forms the log needs. Byte strings live in the message's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RData {
     /// A/AAAA rendered; "" for a wrong length, as Suricata does.
     Addr(AddrText),
     /// CNAME, NS, PTR, MX (exchange only).
     Name(Name),
     /// One entry per character-string.
-    Txt(Vec<Vec<u8>>),
-    Null(Vec<u8>),
+    Txt(Txt),
+    Null(Span),
     Soa(Soa),
     Srv(Srv),
     Sshfp {
         algo: u8,
         fp_type: u8,
-        fp: Vec<u8>,
+        fp: Span,
     },
-    /// EDNS options (code, data).
-    Opt(Vec<(u16, Vec<u8>)>),
+    /// EDNS options, as on the wire ([`Message::options`]).
+    Opt(Span),
     /// Types we do not decode, or rdata that did not parse.
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rr {
     pub name: Name,
     pub rtype: u16,
@@ -259,6 +334,8 @@ pub struct Message {
     pub malformed: bool,
     /// A section had more than `MAX_RRS` records.
     pub rr_capped: bool,
+    /// Names and byte strings of the records, one after another ([`Span`]s point here).
+    bytes: Vec<u8>,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -269,148 +346,157 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Parses one whole message. Returns None without a header; otherwise whatever parsed,
-/// with `malformed` set if the message stopped making sense part-way.
-pub fn parse_message(msg: &[u8]) -> Option<Message> {
-    let header = Header::parse(msg)?;
-    let mut m = Message {
-        header,
-        ..Message::default()
-    };
-    let mut pos = HEADER_LEN;
-    // Counts come from the wire: reserve no more records than the bytes can hold (a
-    // question takes at least 5, a record 11) nor than are kept.
-    let room = |count: u16, min_len: usize, pos: usize| {
-        usize::from(count)
-            .min(msg.len().saturating_sub(pos) / min_len)
-            .min(MAX_RRS)
-    };
-    m.questions.reserve(room(header.qdcount, 5, pos));
-    for _ in 0..header.qdcount {
-        let Some((q, next)) = read_question(msg, pos) else {
-            m.malformed = true;
-            return Some(m);
+impl Message {
+    /// Parses one whole message into `self`, reusing its buffers (a parser keeps one
+    /// message for its flow: no allocation per message once they have grown). Returns
+    /// false without a header; otherwise `self` holds whatever parsed, with `malformed`
+    /// set if the message stopped making sense part-way.
+    pub fn parse(&mut self, msg: &[u8]) -> bool {
+        self.questions.clear();
+        self.answers.clear();
+        self.authorities.clear();
+        self.additionals.clear();
+        self.bytes.clear();
+        self.malformed = false;
+        self.rr_capped = false;
+        let Some(header) = Header::parse(msg) else {
+            self.header = Header::default();
+            return false;
         };
-        if m.questions.len() < MAX_RRS {
-            m.questions.push(q);
-        } else {
-            m.rr_capped = true;
-        }
-        pos = next;
-    }
-    let sections = [header.ancount, header.nscount, header.arcount];
-    for (i, count) in sections.into_iter().enumerate() {
-        let section = match i {
-            0 => &mut m.answers,
-            1 => &mut m.authorities,
-            _ => &mut m.additionals,
-        };
-        section.reserve(room(count, 11, pos));
-        for _ in 0..count {
-            let Some((rr, next)) = read_rr(msg, pos) else {
-                m.malformed = true;
-                return Some(m);
+        self.header = header;
+        // Names usually take no more room than the message.
+        self.bytes.reserve(msg.len());
+        let mut pos = HEADER_LEN;
+        for _ in 0..header.qdcount {
+            let Some((q, next)) = self.read_question(msg, pos) else {
+                self.malformed = true;
+                return true;
             };
-            pos = next;
-            let section = match i {
-                0 => &mut m.answers,
-                1 => &mut m.authorities,
-                _ => &mut m.additionals,
-            };
-            if section.len() < MAX_RRS {
-                section.push(rr);
+            if self.questions.len() < MAX_RRS {
+                self.questions.push(q);
             } else {
-                m.rr_capped = true;
+                self.rr_capped = true;
             }
+            pos = next;
         }
-    }
-    Some(m)
-}
-
-fn read_question(msg: &[u8], pos: usize) -> Option<(Question, usize)> {
-    let (name, pos) = read_name(msg, pos)?;
-    let qtype = be16(msg, pos)?;
-    be16(msg, pos + 2)?; // qclass: present, not logged
-    Some((Question { name, qtype }, pos + 4))
-}
-
-fn read_rr(msg: &[u8], pos: usize) -> Option<(Rr, usize)> {
-    let (name, pos) = read_name(msg, pos)?;
-    let rtype = be16(msg, pos)?;
-    let ttl = be32(msg, pos + 4)?;
-    let rdlen = be16(msg, pos + 8)?;
-    let start = pos + 10;
-    let end = start + rdlen as usize;
-    let rdata = msg.get(start..end)?;
-    let data = read_rdata(msg, start, rdata, rtype).unwrap_or(RData::Other);
-    Some((
-        Rr {
-            name,
-            rtype,
-            ttl,
-            rdlen,
-            data,
-        },
-        end,
-    ))
-}
-
-/// Decodes rdata at `start` (names may point back into `msg`). None: it does not parse.
-fn read_rdata(msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RData> {
-    Some(match rtype {
-        TYPE_A | TYPE_AAAA => RData::Addr(print_addr(rdata)),
-        TYPE_CNAME | TYPE_NS | TYPE_PTR => RData::Name(read_name(msg, start)?.0),
-        TYPE_MX => RData::Name(read_name(msg, start + 2).filter(|_| rdata.len() > 2)?.0),
-        TYPE_TXT => {
-            let mut strings = Vec::new();
-            let mut rest = rdata;
-            while let Some((&n, tail)) = rest.split_first() {
-                let s = tail.get(..n as usize)?;
-                if strings.len() < MAX_RRS {
-                    strings.push(s.to_vec());
+        let sections = [header.ancount, header.nscount, header.arcount];
+        for (i, count) in sections.into_iter().enumerate() {
+            for _ in 0..count {
+                let Some((rr, next)) = self.read_rr(msg, pos) else {
+                    self.malformed = true;
+                    return true;
+                };
+                pos = next;
+                let section = match i {
+                    0 => &mut self.answers,
+                    1 => &mut self.authorities,
+                    _ => &mut self.additionals,
+                };
+                if section.len() < MAX_RRS {
+                    section.push(rr);
+                } else {
+                    self.rr_capped = true;
                 }
-                rest = &tail[n as usize..];
             }
-            RData::Txt(strings)
         }
-        TYPE_NULL => RData::Null(rdata.to_vec()),
-        TYPE_SOA => {
-            let (mname, p) = read_name(msg, start)?;
-            let (rname, p) = read_name(msg, p)?;
-            RData::Soa(Soa {
-                mname,
-                rname,
-                serial: be32(msg, p)?,
-                refresh: be32(msg, p + 4)?,
-                retry: be32(msg, p + 8)?,
-                expire: be32(msg, p + 12)?,
-                minimum: be32(msg, p + 16)?,
-            })
-        }
-        TYPE_SRV => RData::Srv(Srv {
-            priority: be16(rdata, 0)?,
-            weight: be16(rdata, 2)?,
-            port: be16(rdata, 4)?,
-            target: read_name(msg, start + 6).filter(|_| rdata.len() > 6)?.0,
-        }),
-        TYPE_SSHFP => RData::Sshfp {
-            algo: *rdata.first()?,
-            fp_type: *rdata.get(1)?,
-            fp: rdata[2..].to_vec(),
-        },
-        TYPE_OPT => {
-            let mut opts = Vec::new();
-            let mut p = 0;
-            while p < rdata.len() {
-                let code = be16(rdata, p)?;
-                let len = be16(rdata, p + 2)? as usize;
-                opts.push((code, rdata.get(p + 4..p + 4 + len)?.to_vec()));
-                p += 4 + len;
+        true
+    }
+
+    fn read_question(&mut self, msg: &[u8], pos: usize) -> Option<(Question, usize)> {
+        let (name, pos) = self.read_name(msg, pos)?;
+        let qtype = be16(msg, pos)?;
+        be16(msg, pos + 2)?; // qclass: present, not logged
+        Some((Question { name, qtype }, pos + 4))
+    }
+
+    fn read_rr(&mut self, msg: &[u8], pos: usize) -> Option<(Rr, usize)> {
+        let (name, pos) = self.read_name(msg, pos)?;
+        let rtype = be16(msg, pos)?;
+        let ttl = be32(msg, pos + 4)?;
+        let rdlen = be16(msg, pos + 8)?;
+        let start = pos + 10;
+        let end = start + rdlen as usize;
+        let rdata = msg.get(start..end)?;
+        let data = self
+            .read_rdata(msg, start, rdata, rtype)
+            .unwrap_or(RData::Other);
+        Some((
+            Rr {
+                name,
+                rtype,
+                ttl,
+                rdlen,
+                data,
+            },
+            end,
+        ))
+    }
+
+    /// Decodes rdata at `start` (names may point back into `msg`). None: it does not parse
+    /// (what it kept in the buffer stays there, unreferenced, until the next message).
+    fn read_rdata(&mut self, msg: &[u8], start: usize, rdata: &[u8], rtype: u16) -> Option<RData> {
+        Some(match rtype {
+            TYPE_A | TYPE_AAAA => RData::Addr(print_addr(rdata)),
+            TYPE_CNAME | TYPE_NS | TYPE_PTR => RData::Name(self.read_name(msg, start)?.0),
+            TYPE_MX if rdata.len() > 2 => RData::Name(self.read_name(msg, start + 2)?.0),
+            TYPE_MX => return None,
+            TYPE_TXT => {
+                let mut strings = 0;
+                let mut rest = rdata;
+                while let Some((&n, tail)) = rest.split_first() {
+                    tail.get(..n as usize)?;
+                    strings += 1;
+                    rest = &tail[n as usize..];
+                }
+                RData::Txt(Txt {
+                    data: self.keep(rdata),
+                    strings: strings.min(MAX_RRS),
+                })
             }
-            RData::Opt(opts)
-        }
-        _ => RData::Other,
-    })
+            TYPE_NULL => RData::Null(self.keep(rdata)),
+            TYPE_SOA => {
+                let (mname, p) = self.read_name(msg, start)?;
+                let (rname, p) = self.read_name(msg, p)?;
+                RData::Soa(Soa {
+                    mname,
+                    rname,
+                    serial: be32(msg, p)?,
+                    refresh: be32(msg, p + 4)?,
+                    retry: be32(msg, p + 8)?,
+                    expire: be32(msg, p + 12)?,
+                    minimum: be32(msg, p + 16)?,
+                })
+            }
+            TYPE_SRV => {
+                let (priority, weight, port) = (be16(rdata, 0)?, be16(rdata, 2)?, be16(rdata, 4)?);
+                if rdata.len() <= 6 {
+                    return None;
+                }
+                RData::Srv(Srv {
+                    priority,
+                    weight,
+                    port,
+                    target: self.read_name(msg, start + 6)?.0,
+                })
+            }
+            TYPE_SSHFP => RData::Sshfp {
+                algo: *rdata.first()?,
+                fp_type: *rdata.get(1)?,
+                fp: self.keep(&rdata[2..]),
+            },
+            TYPE_OPT => {
+                let mut p = 0;
+                while p < rdata.len() {
+                    be16(rdata, p)?;
+                    let len = be16(rdata, p + 2)? as usize;
+                    rdata.get(p + 4..p + 4 + len)?;
+                    p += 4 + len;
+                }
+                RData::Opt(self.keep(rdata))
+            }
+            _ => RData::Other,
+        })
+    }
 }
 
 /// Suricata's address rendering: dotted quad, or eight groups of four hex digits (39
