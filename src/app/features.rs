@@ -69,7 +69,7 @@ impl FlowFeatures {
 }
 
 /// Shannon entropy of the bytes, bits per byte.
-pub fn entropy<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> f64 {
+pub fn entropy(bytes: &[u8]) -> f64 {
     let mut counts = [0u32; 256];
     for &b in bytes {
         counts[usize::from(b)] += 1;
@@ -111,8 +111,20 @@ pub fn dense_entropy(value: &[u8]) -> Option<f64> {
 
 /// A byte of the alphabets data is encoded in (base64/32/16, URL-safe, percent-encoding).
 fn encoding_byte(b: &u8) -> bool {
-    b.is_ascii_alphanumeric() || b"+/=_-.%".contains(b)
+    ENCODING[usize::from(*b)]
 }
+
+const ENCODING: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-' | b'.' | b'%');
+        i += 1;
+    }
+    t
+};
 
 /// A stable hash of a value, the same in every worker.
 pub fn value_hash(value: &[u8]) -> u64 {

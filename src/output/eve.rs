@@ -14,12 +14,54 @@ use crate::ident::community_id::{self, CommunityId};
 use crate::netaddr::CidrSet;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 /// What the flow logger needs besides the flow.
 pub struct FlowContext<'a> {
     pub community_id_seed: u16,
     pub home_net: &'a CidrSet,
+    /// Community IDs of recent flows by flow id (direct-mapped): a flow's events mostly
+    /// come together (a DNS query, its response, the HTTP and fileinfo records of one
+    /// transaction), and hashing the tuple for each was a measurable part of writing them.
+    recent: RefCell<Vec<Option<(u64, CommunityId)>>>,
+}
+
+/// Slots of [`FlowContext`]'s recent-ID cache.
+const RECENT_IDS: usize = 1024;
+
+impl<'a> FlowContext<'a> {
+    pub fn new(community_id_seed: u16, home_net: &'a CidrSet) -> FlowContext<'a> {
+        FlowContext {
+            community_id_seed,
+            home_net,
+            recent: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The Community ID of a flow's (client, server) tuple.
+    fn flow_community_id(
+        &self,
+        flow_id: u64,
+        proto: u8,
+        c: (&Addr, u16),
+        s: (&Addr, u16),
+    ) -> CommunityId {
+        let mut recent = self.recent.borrow_mut();
+        if recent.is_empty() {
+            recent.resize(RECENT_IDS, None);
+        }
+        let slot = &mut recent[(flow_id % RECENT_IDS as u64) as usize];
+        match *slot {
+            Some((id, cid)) if id == flow_id => cid,
+            _ => {
+                let cid =
+                    community_id::community_id(self.community_id_seed, proto, c.0, s.0, c.1, s.1);
+                *slot = Some((flow_id, cid));
+                cid
+            }
+        }
+    }
 }
 
 /// IANA protocol names as Suricata prints them in `proto`.
@@ -244,14 +286,11 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
         icmp_code: icmp.then_some(f.icmp[0].1),
         response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
         response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
-        community_id: community_id::community_id(
-            ctx.community_id_seed,
-            proto,
-            caddr,
-            saddr,
-            cid_sp,
-            cid_dp,
-        ),
+        community_id: if icmp {
+            community_id::community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp)
+        } else {
+            ctx.flow_community_id(f.flow_id, proto, (caddr, cport), (saddr, sport))
+        },
         app_proto: app
             .filter(|a| a.app != AppProto::Unknown)
             .map(|a| a.app.name()),
@@ -346,13 +385,11 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         push_u64(buf, u64::from(dst.1));
         buf.push(b',');
     }
-    let cid = community_id::community_id(
-        ctx.community_id_seed,
+    let cid = ctx.flow_community_id(
+        m.flow_id,
         m.proto,
-        &m.client.0,
-        &m.server.0,
-        m.client.1,
-        m.server.1,
+        (&m.client.0, m.client.1),
+        (&m.server.0, m.server.1),
     );
     buf.extend_from_slice(b"\"proto\":\"");
     buf.extend_from_slice(proto_name(m.proto).as_bytes());

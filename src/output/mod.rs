@@ -65,10 +65,7 @@ impl OutputThread {
     pub fn run(mut self, rx: Receiver<OutMsg>) {
         let ctx_seed = self.community_id_seed;
         let home = std::mem::take(&mut self.home_net);
-        let ctx = eve::FlowContext {
-            community_id_seed: ctx_seed,
-            home_net: &home,
-        };
+        let ctx = eve::FlowContext::new(ctx_seed, &home);
         let mut buf = Vec::with_capacity(1024);
         let tick = self.stats_interval.unwrap_or(Duration::from_millis(500));
         let mut next_stats = Instant::now() + tick;
