@@ -2,7 +2,8 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::lines::LineBuf;
 use super::{addr, Transfer};
@@ -363,39 +364,48 @@ fn expect(cx: &mut Cx<'_>, opener: Addr, announced: Addr, peer: Addr, port: u16)
     }
 }
 
+/// An `ftp` record, written straight from its fields; keys in alphabetical order, as the
+/// `serde_json::Map` it replaces wrote them.
+#[derive(Serialize)]
+struct FtpRecord {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command_data: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    command_truncated: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    completion_code: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dynamic_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reply: Vec<String>,
+    reply_received: &'static str,
+    #[serde(skip_serializing_if = "is_false")]
+    reply_truncated: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 fn event(ts_us: u64, tx: Tx, reply: Option<Reply>, received: bool) -> AppEvent {
-    let mut o = Map::new();
-    if let Some(c) = tx.command {
-        o.insert("command".into(), c.into());
-    }
-    if let Some(d) = tx.data {
-        o.insert("command_data".into(), d.into());
-    }
-    if tx.truncated {
-        o.insert("command_truncated".into(), true.into());
-    }
-    if let Some(r) = reply {
-        if !r.lines.is_empty() {
-            o.insert("reply".into(), r.lines.into());
-        }
-        if !r.codes.is_empty() {
-            o.insert("completion_code".into(), r.codes.into());
-        }
-        if r.truncated {
-            o.insert("reply_truncated".into(), true.into());
-        }
-    }
-    if let Some(p) = tx.dyn_port {
-        o.insert("dynamic_port".into(), p.into());
-    }
-    if let Some(m) = tx.mode {
-        o.insert("mode".into(), m.into());
-    }
-    o.insert(
-        "reply_received".into(),
-        if received { "yes" } else { "no" }.into(),
-    );
-    AppEvent::new(ts_us, "ftp", Value::Object(o))
+    let (reply, completion_code, reply_truncated) =
+        reply.map_or_else(Default::default, |r| (r.lines, r.codes, r.truncated));
+    let record = FtpRecord {
+        command: tx.command,
+        command_data: tx.data,
+        command_truncated: tx.truncated,
+        completion_code,
+        dynamic_port: tx.dyn_port,
+        mode: tx.mode,
+        reply,
+        reply_received: if received { "yes" } else { "no" },
+        reply_truncated,
+    };
+    AppEvent::new(ts_us, "ftp", record)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
