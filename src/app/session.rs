@@ -11,6 +11,8 @@ use super::{AppEvent, AppProto, Cx, Direction, Expectation, Parser, TransferLog,
 use crate::decode::{Addr, Decoded};
 use crate::flow::record::{TCP_ACK, TCP_SYN};
 use crate::flow::Flow;
+use crate::ident::community_id::{community_id, CommunityId};
+use crate::output::{eve, Lines};
 use crate::stream::{Chunk, HalfStream, StreamConfig, StreamMemcap, StreamStats};
 
 /// Announced data channels are forgotten after this long (packet time).
@@ -23,7 +25,10 @@ pub struct AppState {
     streams: [HalfStream; 2],
     proto: ProtoState,
     /// Set once the flow's app layer is concluded; later packets are only counted.
-    done: Option<AppSummary>,
+    /// Boxed, like the detection and expectation below: a live flow does not carry room
+    /// for what it has only briefly or rarely (tens of thousands of UDP flows stay live
+    /// until their timeout, so each byte here counts).
+    done: Option<Box<AppSummary>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -35,7 +40,7 @@ impl std::fmt::Debug for AppState {
 /// Everything but the reassemblers, so both can be borrowed at once.
 struct ProtoState {
     transport: Transport,
-    detection: Option<Detection>,
+    detection: Option<Box<Detection>>,
     /// Final per-direction verdicts once detection is over.
     verdict: [AppProto; 2],
     /// Protocol being parsed.
@@ -43,8 +48,10 @@ struct ProtoState {
     /// Protocol before a STARTTLS/CONNECT upgrade.
     orig: Option<AppProto>,
     parser: Option<Box<dyn Parser>>,
-    expected: Option<Expectation>,
+    expected: Option<Box<Expectation>>,
     features: FlowFeatures,
+    /// Computed at the flow's first event; its later events and its flow event reuse it.
+    community_id: Option<CommunityId>,
 }
 
 /// What the flow event reports about the application layer.
@@ -60,6 +67,8 @@ pub struct AppSummary {
     /// For data channels: the control flow that announced them.
     pub parent_flow_id: Option<u64>,
     pub features: FlowFeatures,
+    /// The flow's Community ID when its app events already needed it.
+    pub community_id: Option<CommunityId>,
 }
 
 /// Flow identity stamped on app-layer events.
@@ -137,12 +146,15 @@ impl AppCounters {
 /// Worker-wide tables and scratch buffers the parsers write into.
 struct Shared {
     ports: PortRegistry,
+    community_id_seed: u16,
     /// Announced data channels by (transport, destination address, destination port).
     expectations: hashbrown::HashMap<(u8, Addr, u16), Expectation>,
     transfers: TransferLog,
     scratch: Vec<AppEvent>,
     new_expect: Vec<Expectation>,
-    out: Vec<(FlowMeta, AppEvent)>,
+    /// Events as EVE lines, written when the parser makes them (while its bytes are
+    /// still in cache, and without handing records across threads).
+    out: Lines,
     counters: AppCounters,
 }
 
@@ -154,7 +166,12 @@ pub struct AppLayer {
 }
 
 impl AppLayer {
-    pub fn new(cfg: StreamConfig, memcap: usize, ports: PortRegistry) -> AppLayer {
+    pub fn new(
+        cfg: StreamConfig,
+        memcap: usize,
+        ports: PortRegistry,
+        community_id_seed: u16,
+    ) -> AppLayer {
         AppLayer {
             cfg,
             mem: StreamMemcap {
@@ -164,24 +181,20 @@ impl AppLayer {
             stats: StreamStats::default(),
             shared: Shared {
                 ports,
+                community_id_seed,
                 expectations: hashbrown::HashMap::new(),
                 transfers: TransferLog::default(),
                 scratch: Vec::new(),
                 new_expect: Vec::new(),
-                out: Vec::new(),
+                out: Lines::default(),
                 counters: AppCounters::default(),
             },
         }
     }
 
-    /// How many events [`AppLayer::drain_events`] would hand out now.
-    pub fn pending_events(&self) -> usize {
-        self.shared.out.len()
-    }
-
-    /// Events produced since the last call, with the identity of their flow.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, (FlowMeta, AppEvent)> {
-        self.shared.out.drain(..)
+    /// The EVE lines of the events produced since the last call, if any.
+    pub fn take_lines(&mut self) -> Option<Lines> {
+        (self.shared.out.events > 0).then(|| std::mem::take(&mut self.shared.out))
     }
 
     pub fn counters(&self) -> AppCounters {
@@ -288,7 +301,7 @@ impl AppLayer {
     /// The flow ended: flush its streams and parser, and judge its protocol.
     pub fn finish(&mut self, flow: &mut Flow) -> Option<AppSummary> {
         self.conclude(flow);
-        flow.app.take().and_then(|st| st.done)
+        flow.app.take().and_then(|st| st.done).map(|s| *s)
     }
 
     /// Finish the app layer of a flow that is over (TCP closed) but stays in the table for
@@ -298,7 +311,7 @@ impl AppLayer {
             return;
         };
         if st.done.is_none() {
-            st.done = Some(self.summarise(flow, &mut st));
+            st.done = Some(Box::new(self.summarise(flow, &mut st)));
             st.streams = Default::default();
             st.proto.detection = None;
         }
@@ -343,7 +356,7 @@ impl AppLayer {
     pub fn peek(&self, flow: &Flow) -> Option<AppSummary> {
         let st = flow.app.as_deref()?;
         if let Some(done) = &st.done {
-            return Some(done.clone());
+            return Some(AppSummary::clone(done));
         }
         Some(
             st.proto
@@ -379,6 +392,7 @@ impl ProtoState {
             expected: mismatch.and_then(|m| m.1),
             parent_flow_id: self.expected.as_ref().map(|e| e.parent_flow_id),
             features,
+            community_id: self.community_id,
         }
     }
 }
@@ -400,13 +414,14 @@ impl AppState {
             streams: Default::default(),
             proto: ProtoState {
                 transport: if tcp { Transport::Tcp } else { Transport::Udp },
-                detection: Some(Detection::default()),
+                detection: Some(Box::default()),
                 verdict: [AppProto::Unknown; 2],
                 app: AppProto::Unknown,
                 orig: None,
                 parser: None,
                 expected: None,
                 features: FlowFeatures::default(),
+                community_id: None,
             },
             done: None,
         }
@@ -425,8 +440,9 @@ impl AppState {
                 app: e.app,
                 orig: None,
                 parser,
-                expected: Some(e),
+                expected: Some(Box::new(e)),
                 features: FlowFeatures::default(),
+                community_id: None,
             },
             done: None,
         }
@@ -542,17 +558,31 @@ impl ProtoState {
                 expect: &mut sh.new_expect,
                 upgrade: &mut upgrade,
                 transfers: &mut sh.transfers,
-                expected: self.expected.as_ref(),
+                expected: self.expected.as_deref(),
                 features: &mut self.features,
             };
             f(parser.as_mut(), &mut cx);
         }
-        let m = FlowMeta {
-            app: self.app,
-            ..*meta
-        };
-        sh.counters.events += sh.scratch.len() as u64;
-        sh.out.extend(sh.scratch.drain(..).map(|e| (m, e)));
+        if !sh.scratch.is_empty() {
+            let m = FlowMeta {
+                app: self.app,
+                ..*meta
+            };
+            let cid = *self.community_id.get_or_insert_with(|| {
+                community_id(
+                    sh.community_id_seed,
+                    m.proto,
+                    &m.client.0,
+                    &m.server.0,
+                    m.client.1,
+                    m.server.1,
+                )
+            });
+            sh.counters.events += sh.scratch.len() as u64;
+            for e in sh.scratch.drain(..) {
+                sh.out.push(|buf| eve::app_event(buf, &m, &e, &cid));
+            }
+        }
         for e in sh.new_expect.drain(..) {
             if sh.expectations.len() >= MAX_EXPECTATIONS {
                 // Full: drop the oldest announcement (rare; a scan is fine here).
@@ -577,7 +607,7 @@ impl ProtoState {
                 Some(en) => *parser = (en.new_parser)(),
                 None => {
                     // Tunnelled bytes (HTTP CONNECT): detect afresh.
-                    self.detection = Some(Detection::default());
+                    self.detection = Some(Box::default());
                     self.app = AppProto::Unknown;
                 }
             }

@@ -108,7 +108,7 @@ impl DetectStage {
                     e.app = had_app.then_some(rec.app);
                 }
                 OutEvent::Interim(rec) => engine.judge(rec, &mut alerts),
-                OutEvent::App(..) | OutEvent::Alert(_) => {}
+                OutEvent::Lines(_) | OutEvent::Alert(_) => {}
             }
         }
         events.retain(|e| !matches!(e, OutEvent::Interim(_)));

@@ -14,52 +14,19 @@ use crate::ident::community_id::{self, CommunityId};
 use crate::netaddr::CidrSet;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::net::IpAddr;
 
 /// What the flow logger needs besides the flow.
 pub struct FlowContext<'a> {
     pub community_id_seed: u16,
     pub home_net: &'a CidrSet,
-    /// Community IDs of recent flows by flow id (direct-mapped): a flow's events mostly
-    /// come together (a DNS query, its response, the HTTP and fileinfo records of one
-    /// transaction), and hashing the tuple for each was a measurable part of writing them.
-    recent: RefCell<Vec<Option<(u64, CommunityId)>>>,
 }
-
-/// Slots of [`FlowContext`]'s recent-ID cache.
-const RECENT_IDS: usize = 1024;
 
 impl<'a> FlowContext<'a> {
     pub fn new(community_id_seed: u16, home_net: &'a CidrSet) -> FlowContext<'a> {
         FlowContext {
             community_id_seed,
             home_net,
-            recent: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// The Community ID of a flow's (client, server) tuple.
-    fn flow_community_id(
-        &self,
-        flow_id: u64,
-        proto: u8,
-        c: (&Addr, u16),
-        s: (&Addr, u16),
-    ) -> CommunityId {
-        let mut recent = self.recent.borrow_mut();
-        if recent.is_empty() {
-            recent.resize(RECENT_IDS, None);
-        }
-        let slot = &mut recent[(flow_id % RECENT_IDS as u64) as usize];
-        match *slot {
-            Some((id, cid)) if id == flow_id => cid,
-            _ => {
-                let cid =
-                    community_id::community_id(self.community_id_seed, proto, c.0, s.0, c.1, s.1);
-                *slot = Some((flow_id, cid));
-                cid
-            }
         }
     }
 }
@@ -286,11 +253,10 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
         icmp_code: icmp.then_some(f.icmp[0].1),
         response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
         response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
-        community_id: if icmp {
+        // Computed on the worker when the flow's app events needed it.
+        community_id: app.and_then(|a| a.community_id).unwrap_or_else(|| {
             community_id::community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp)
-        } else {
-            ctx.flow_community_id(f.flow_id, proto, (caddr, cport), (saddr, sport))
-        },
+        }),
         app_proto: app
             .filter(|a| a.app != AppProto::Unknown)
             .map(|a| a.app.name()),
@@ -348,16 +314,14 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     super::json::to_vec(buf, &ev);
 }
 
-/// Serialise an application-layer event into `buf` (cleared first): flow identity and
-/// tuple first, then the parser's fields, then its `exfil` additions, both already JSON
-/// text.
-pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowContext<'_>) {
+/// Append an application-layer event to `buf`: flow identity and tuple first, then the
+/// parser's fields, then its `exfil` additions, both already JSON text.
+pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, cid: &CommunityId) {
     let (src, dst) = if ev.reversed {
         (m.server, m.client)
     } else {
         (m.client, m.server)
     };
-    buf.clear();
     // The header is put together by hand (no format machinery): it is most of the work
     // the output thread does for an event.
     buf.extend_from_slice(b"{\"timestamp\":\"");
@@ -385,12 +349,6 @@ pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, ctx: &FlowConte
         push_u64(buf, u64::from(dst.1));
         buf.push(b',');
     }
-    let cid = ctx.flow_community_id(
-        m.flow_id,
-        m.proto,
-        (&m.client.0, m.client.1),
-        (&m.server.0, m.server.1),
-    );
     buf.extend_from_slice(b"\"proto\":\"");
     buf.extend_from_slice(proto_name(m.proto).as_bytes());
     buf.extend_from_slice(b"\",\"community_id\":\"");

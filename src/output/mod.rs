@@ -6,8 +6,7 @@ pub mod stats_event;
 pub mod timefmt;
 pub mod writer;
 
-use crate::app::session::{AppSummary, FlowMeta};
-use crate::app::AppEvent;
+use crate::app::session::AppSummary;
 use crate::detect::{Alert, FlowRecord};
 use crate::endpoint::Process;
 use crate::flow::{EndReason, Flow};
@@ -19,15 +18,40 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use writer::EveWriter;
 
-/// Something to log.
+/// Something to log. Ended flows are most of the traffic and travel inline (a box each
+/// would be an allocation per flow); the other variants are a few per batch.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum OutEvent {
     FlowEnd(EndedFlow),
     /// A running flow's counters so far, for the detectors only (not logged).
     Interim(Box<FlowRecord>),
-    /// An application-layer event of a flow.
-    App(FlowMeta, AppEvent),
+    /// Application-layer events, already EVE lines (made on the worker).
+    Lines(Lines),
     Alert(Box<Alert>),
+}
+
+/// EVE lines, each ending in a newline, and how many there are.
+#[derive(Debug, Default)]
+pub struct Lines {
+    pub text: Vec<u8>,
+    pub events: u64,
+}
+
+/// Room a batch's lines start with: a batch's events mostly fit, so the buffer is not
+/// regrown (and copied) record by record.
+const LINES_START: usize = 32 * 1024;
+
+impl Lines {
+    /// Append one record written by `write` (which must not add the newline).
+    pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        if self.text.capacity() == 0 {
+            self.text.reserve(LINES_START);
+        }
+        write(&mut self.text);
+        self.text.push(b'\n');
+        self.events += 1;
+    }
 }
 
 /// A flow that ended, with what the later stages learnt about it.
@@ -83,7 +107,10 @@ impl OutputThread {
                     for e in events {
                         match e {
                             OutEvent::FlowEnd(e) => eve::flow_event(&mut buf, &e, &ctx),
-                            OutEvent::App(meta, ev) => eve::app_event(&mut buf, &meta, &ev, &ctx),
+                            OutEvent::Lines(l) => {
+                                self.write_lines(&l, &mut first_error);
+                                continue;
+                            }
                             OutEvent::Alert(a) => eve::alert_event(&mut buf, &a, &ctx),
                             // The detection stage consumes these.
                             OutEvent::Interim(_) => continue,
@@ -119,11 +146,20 @@ impl OutputThread {
     /// must not take the sensor down, nor lose events silently).
     fn write(&mut self, line: &[u8], first_error: &mut bool) {
         let ok = self.writer.line(line);
+        self.count(ok, 1, first_error);
+    }
+
+    fn write_lines(&mut self, l: &Lines, first_error: &mut bool) {
+        let ok = self.writer.raw(&l.text);
+        self.count(ok, l.events, first_error);
+    }
+
+    fn count(&mut self, ok: std::io::Result<()>, events: u64, first_error: &mut bool) {
         let mut c = lock(&self.stats.output);
         match ok {
-            Ok(()) => c.events += 1,
+            Ok(()) => c.events += events,
             Err(e) => {
-                c.write_errors += 1;
+                c.write_errors += events;
                 if *first_error {
                     eprintln!("exfil-sensor: EVE output write failed: {e} (further failures are counted in stats)");
                     *first_error = false;

@@ -35,6 +35,11 @@ impl EveWriter {
         self.out.write_all(b"\n")
     }
 
+    /// Write lines that already end in newlines.
+    pub fn raw(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.out.write_all(lines)
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

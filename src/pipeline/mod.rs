@@ -135,6 +135,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
                 },
                 cfg.app.stream_memcap_mb.saturating_mul(1024 * 1024),
                 ports.clone(),
+                cfg.output.community_id_seed,
             )
         });
         let w = Worker::new(

@@ -153,22 +153,15 @@ impl Worker {
     }
 
     /// Hand ended flows (after their app layer finished) and app events to the output,
-    /// as one message per batch: one channel operation instead of one per event.
-    /// The output thread outlives the workers; a send error means it failed, and the
-    /// final stats report the events it wrote.
+    /// as one message per batch: one channel operation instead of one per event. The
+    /// batch's app events go first, as one run of lines, so each flow's events still
+    /// precede its flow record. The output thread outlives the workers; a send error
+    /// means it failed, and the final stats report the events it wrote.
     fn emit_ended(&mut self) {
         let ended = self.table.drain_ended();
-        // Sized up front (the message moves to the output thread, so it cannot be reused):
-        // each ended flow, the events already waiting, and room for one more event per
-        // ended flow, so the common case never regrows.
-        let waiting = self.app.as_ref().map_or(0, AppLayer::pending_events);
-        let mut out = Vec::with_capacity(2 * ended.len() + waiting);
+        let mut out = Vec::with_capacity(ended.len() + 1);
         for (mut flow, reason) in ended {
-            let summary = self.app.as_mut().and_then(|app| {
-                let s = app.finish(&mut flow);
-                out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
-                s
-            });
+            let summary = self.app.as_mut().and_then(|app| app.finish(&mut flow));
             out.push(OutEvent::FlowEnd(EndedFlow {
                 flow,
                 reason,
@@ -177,8 +170,8 @@ impl Worker {
                 alerted: false,
             }));
         }
-        if let Some(app) = self.app.as_mut() {
-            out.extend(app.drain_events().map(|(m, e)| OutEvent::App(m, e)));
+        if let Some(lines) = self.app.as_mut().and_then(AppLayer::take_lines) {
+            out.insert(0, OutEvent::Lines(lines));
         }
         if !out.is_empty() {
             let _ = self.out.send(OutMsg(out));
