@@ -70,41 +70,74 @@ impl FlowFeatures {
 
 /// Shannon entropy of the bytes, bits per byte.
 pub fn entropy(bytes: &[u8]) -> f64 {
-    let mut counts = [0u32; 256];
+    let mut h = Histogram::default();
     for &b in bytes {
-        counts[usize::from(b)] += 1;
+        h.add(b);
     }
-    entropy_of_counts(&counts)
+    h.entropy()
 }
 
-/// Shannon entropy, bits per byte, of a byte histogram: log2(t) - sum(c log2 c) / t, with
-/// c log2 c from a table for the small counts names and header values have, so a
-/// histogram costs one logarithm instead of one per distinct byte.
-pub fn entropy_of_counts(counts: &[u32; 256]) -> f64 {
-    static C_LOG2_C: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
-        std::array::from_fn(|c| {
-            if c < 2 {
-                0.0
-            } else {
-                c as f64 * (c as f64).log2()
-            }
-        })
-    });
-    let table = &*C_LOG2_C;
-    let (mut total, mut sum) = (0u32, 0.0);
-    for &c in counts {
-        total += c;
-        sum += match table.get(c as usize) {
-            Some(v) => *v,
-            None => f64::from(c) * f64::from(c).log2(),
-        };
+/// A byte histogram that remembers which bytes occur, so its entropy walks those few
+/// (names and header values use a dozen or two) rather than all 256 counts.
+pub struct Histogram {
+    counts: [u32; 256],
+    seen: [u8; 256],
+    distinct: usize,
+    total: u32,
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            counts: [0; 256],
+            seen: [0; 256],
+            distinct: 0,
+            total: 0,
+        }
     }
-    if total == 0 {
-        return 0.0;
+}
+
+impl Histogram {
+    pub fn add(&mut self, b: u8) {
+        let c = &mut self.counts[usize::from(b)];
+        if *c == 0 {
+            self.seen[self.distinct] = b;
+            self.distinct += 1;
+        }
+        *c += 1;
+        self.total += 1;
     }
-    let t = f64::from(total);
-    // Rounding can leave a uniform histogram a hair below zero.
-    (t.log2() - sum / t).max(0.0)
+
+    /// log2(t) - sum(c log2 c) / t, with c log2 c from a table for the small counts
+    /// names and header values have: one logarithm per histogram, not per distinct byte.
+    pub fn entropy(&self) -> f64 {
+        static C_LOG2_C: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
+            std::array::from_fn(|c| {
+                if c < 2 {
+                    0.0
+                } else {
+                    c as f64 * (c as f64).log2()
+                }
+            })
+        });
+        if self.total == 0 {
+            return 0.0;
+        }
+        let table = &*C_LOG2_C;
+        let sum: f64 = self.seen[..self.distinct]
+            .iter()
+            .map(|&b| {
+                let c = self.counts[usize::from(b)];
+                table
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or_else(|| f64::from(c) * f64::from(c).log2())
+            })
+            .sum();
+        let t = f64::from(self.total);
+        // Rounding can leave a one-symbol histogram a hair below zero.
+        (t.log2() - sum / t).max(0.0)
+    }
 }
 
 /// Whether a value with this entropy is dense (see [`DENSE_MIN_LEN`]).
@@ -162,5 +195,30 @@ mod tests {
         assert!(entropy(b64) > 5.0);
         assert_eq!(entropy(b"aaaa"), 0.0);
         assert!((entropy(b"ab") - 1.0).abs() < 1e-9);
+    }
+
+    proptest::proptest! {
+        /// The table-driven histogram agrees with the textbook sum over all 256 counts,
+        /// including counts past the table (long values).
+        #[test]
+        fn histogram_entropy_is_shannon_entropy(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            skew in 0usize..600,
+        ) {
+            let mut v = bytes;
+            v.extend(std::iter::repeat_n(b'a', skew));
+            let mut counts = [0u64; 256];
+            for &b in &v {
+                counts[usize::from(b)] += 1;
+            }
+            let t = v.len() as f64;
+            let want: f64 = counts
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| c as f64 / t * (t / c as f64).log2())
+                .sum();
+            let got = entropy(&v);
+            proptest::prop_assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        }
     }
 }

@@ -29,6 +29,8 @@ const RELEASE_ALIGN: usize = 2 << 20;
 /// MADV_POPULATE_READ each: a page fault per 64 KiB of file was a tenth of the whole
 /// pipeline's CPU time, on the capture thread.
 const POPULATE_STEP: usize = 4 << 20;
+/// How far ahead of the read position the file is prefetched into the cache.
+const PREFETCH_AHEAD: usize = 4096;
 
 /// A mapped classic pcap file (microsecond or nanosecond, either byte order).
 pub struct PcapMap {
@@ -106,6 +108,7 @@ impl PcapMap {
             pos: FILE_HEADER,
             released: 0,
             populated: 0,
+            prefetched: 0,
             count: 0,
             odd: false,
         }
@@ -119,6 +122,8 @@ pub struct Records<'a> {
     released: usize,
     /// End of the pages mapped ahead.
     populated: usize,
+    /// End of the bytes asked into the cache.
+    prefetched: usize,
     count: u64,
     odd: bool,
 }
@@ -187,6 +192,13 @@ impl<'a> Iterator for Records<'a> {
             return None;
         };
         self.pos = start + frame.len();
+        // Stream the file into the cache ahead of the read position: each record's header
+        // is a new cache line, and waiting for memory there was most of the read cost.
+        let ahead = (self.pos + PREFETCH_AHEAD).min(data.len());
+        while self.prefetched < ahead {
+            prefetch(data, self.prefetched);
+            self.prefetched += 64;
+        }
         self.count += 1;
         let usecs = if m.nanos { frac / 1000 } else { frac };
         Some(Frame {
@@ -194,6 +206,18 @@ impl<'a> Iterator for Records<'a> {
             wire_len: len.max(caplen),
             data: frame,
         })
+    }
+}
+
+/// Hint the CPU to load the cache line holding `data[at]` (no-op past the end).
+#[inline(always)]
+fn prefetch(data: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = data.get(at) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is only a hint: it reads nothing the program sees and never
+        // faults, and the address lies inside the mapping.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(b).cast()) };
     }
 }
 

@@ -3,7 +3,7 @@
 //! entropy of that subdomain and how many distinct subdomains one registered domain gets.
 
 use super::logger::{rcode_name, ByteStr};
-use crate::app::features::{entropy_of_counts, is_dense, DnsVolume, MAX_DENSE_VALUES};
+use crate::app::features::{is_dense, DnsVolume, Histogram, MAX_DENSE_VALUES};
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -119,11 +119,11 @@ impl NameFeatures {
         }
         self.subdomain.clear();
         self.registered.clear();
-        let mut counts = [0u32; 256];
+        let mut counts = Histogram::default();
         for (i, l) in labels().enumerate() {
             if i < n - keep {
                 for &b in l {
-                    counts[usize::from(b)] += 1;
+                    counts.add(b);
                 }
                 if !self.subdomain.is_empty() {
                     self.subdomain.push(b'.');
@@ -139,7 +139,7 @@ impl NameFeatures {
         self.len = name.len();
         self.labels = n;
         self.longest_label = longest_label;
-        self.entropy = entropy_of_counts(&counts);
+        self.entropy = counts.entropy();
     }
 }
 
