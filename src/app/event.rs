@@ -51,6 +51,14 @@ impl AppEvent {
         self.exfil = Some(Json::of(&exfil));
         self
     }
+
+    /// Give the event's text buffers back for the next events, once it is written out.
+    pub fn recycle(self) {
+        self.fields.recycle();
+        if let Some(x) = self.exfil {
+            x.recycle();
+        }
+    }
 }
 
 /// `{name: value}` with a key only known at run time (the event type).
@@ -74,31 +82,43 @@ pub struct Json {
     parsed: OnceCell<Value>,
 }
 
+thread_local! {
+    /// Text buffers of events already written out, for the next events of this thread:
+    /// each event's text would otherwise be an allocation, a copy and a free.
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most buffers kept for reuse per thread, and the largest one kept.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_MAX_BYTES: usize = 16 * 1024;
+
 impl Json {
-    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster). Written
-    /// into a per-thread buffer first and copied out at its final size: one allocation per
-    /// document instead of a growth series.
+    /// Serialise `v` (with [`crate::output::json`], serde_json's output, faster) into a
+    /// buffer a written-out event gave back ([`AppEvent::recycle`]), when there is one.
     pub fn of(v: &impl Serialize) -> Json {
-        thread_local! {
-            static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
-        }
-        let text = SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                crate::output::json::to_vec(&mut buf, v);
-                buf.to_vec()
-            }
-            // Only if serialising a value made another document (no type here does).
-            Err(_) => {
-                let mut buf = Vec::new();
-                crate::output::json::to_vec(&mut buf, v);
-                buf
-            }
-        });
+        let mut text = SPARE
+            .with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+            .unwrap_or_default();
+        text.clear();
+        crate::output::json::to_vec(&mut text, v);
         Json {
             text,
             parsed: OnceCell::new(),
         }
+    }
+
+    fn recycle(self) {
+        let text = self.text;
+        if text.capacity() == 0 || text.capacity() > SPARE_MAX_BYTES {
+            return;
+        }
+        SPARE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.len() < SPARE_BUFFERS {
+                    s.push(text);
+                }
+            }
+        });
     }
 
     pub fn as_bytes(&self) -> &[u8] {

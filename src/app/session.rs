@@ -581,6 +581,7 @@ impl ProtoState {
             sh.counters.events += sh.scratch.len() as u64;
             for e in sh.scratch.drain(..) {
                 sh.out.push(|buf| eve::app_event(buf, &m, &e, &cid));
+                e.recycle();
             }
         }
         for e in sh.new_expect.drain(..) {

@@ -23,8 +23,28 @@ const TS_LEN: usize = 31;
 /// event carries one or three, and `format!` was a measurable part of writing them. None
 /// past year 9999 (see [`write_ts`]).
 pub fn ts_bytes(us: u64) -> Option<[u8; TS_LEN]> {
-    let secs = (us / 1_000_000) as i64;
-    let frac = (us % 1_000_000) as u32;
+    thread_local! {
+        /// The last second formatted and its text: events come in time order, so the
+        /// date and clock digits mostly repeat and only the microseconds change.
+        static LAST: std::cell::Cell<(u64, [u8; TS_LEN])> =
+            const { std::cell::Cell::new((u64::MAX, [0; TS_LEN])) };
+    }
+    let secs = us / 1_000_000;
+    let mut b = match LAST.get() {
+        (s, b) if s == secs => b,
+        _ => {
+            let b = second_bytes(secs)?;
+            LAST.set((secs, b));
+            b
+        }
+    };
+    put_digits(&mut b[20..26], (us % 1_000_000) as u32);
+    Some(b)
+}
+
+/// The timestamp of a whole second (microseconds zero).
+fn second_bytes(secs: u64) -> Option<[u8; TS_LEN]> {
+    let secs = secs as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400) as u32;
     let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
@@ -36,15 +56,18 @@ pub fn ts_bytes(us: u64) -> Option<[u8; TS_LEN]> {
         (11, 2, sod / 3600),
         (14, 2, sod / 60 % 60),
         (17, 2, sod % 60),
-        (20, 6, frac),
     ] {
-        let mut v = v;
-        for c in b[at..at + width].iter_mut().rev() {
-            *c = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+        put_digits(&mut b[at..at + width], v);
     }
     Some(b)
+}
+
+/// `v` in decimal, zero-padded to fill `out`.
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for c in out.iter_mut().rev() {
+        *c = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 /// Append the timestamp for `us` microseconds since the epoch to `out`.
@@ -96,6 +119,9 @@ mod tests {
         assert_eq!(ts(0), "1970-01-01T00:00:00.000000+0000");
         assert_eq!(ts(1_741_788_001_421_608), "2025-03-12T14:00:01.421608+0000");
         assert_eq!(ts(951_782_400_000_001), "2000-02-29T00:00:00.000001+0000");
+        // The same second again (its text is reused), then the next one.
+        assert_eq!(ts(951_782_400_999_999), "2000-02-29T00:00:00.999999+0000");
+        assert_eq!(ts(951_782_401_000_000), "2000-02-29T00:00:01.000000+0000");
         assert_eq!(
             ts(253_402_300_799_999_999),
             "9999-12-31T23:59:59.999999+0000"
