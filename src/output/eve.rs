@@ -55,101 +55,133 @@ fn has_ports(p: u8) -> bool {
     matches!(p, 6 | 17 | 132)
 }
 
-#[derive(Serialize)]
-struct FlowEvent<'a> {
-    timestamp: Ts,
-    flow_id: u64,
-    event_type: &'static str,
-    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
-    vlan: &'a [u16],
-    src_ip: Ip,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    src_port: Option<u16>,
-    dest_ip: Ip,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dest_port: Option<u16>,
-    proto: Cow<'static, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    icmp_type: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    icmp_code: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_icmp_type: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_icmp_code: Option<u8>,
-    community_id: CommunityId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_proto: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_proto_ts: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_proto_tc: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_proto_orig: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_proto_expected: Option<&'static str>,
-    flow: FlowSection,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tcp: Option<TcpSection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tunnel: Option<TunnelSection>,
-    exfil: ExfilFlow<'a>,
+/// An ICMP type and code.
+type TypeCode = (u8, u8);
+
+/// The fields every flow-scoped record starts with, in Suricata's order. Written by hand
+/// (no serializer, no format machinery): for app events it was most of the cost of
+/// writing them, and flow, app and alert records share it.
+pub struct Header<'a> {
+    pub ts_us: u64,
+    pub flow_id: u64,
+    pub event_type: &'static str,
+    pub vlan: &'a [u16],
+    pub src: (&'a Addr, u16),
+    pub dest: (&'a Addr, u16),
+    pub proto: u8,
+    /// ICMP flows: the client's type and code, and the server's once it answered.
+    pub icmp: Option<(TypeCode, Option<TypeCode>)>,
+    pub community_id: &'a CommunityId,
 }
 
-#[derive(Serialize)]
-struct FlowSection {
-    pkts_toserver: u64,
-    pkts_toclient: u64,
-    bytes_toserver: u64,
-    bytes_toclient: u64,
-    start: Ts,
-    end: Ts,
-    age: u64,
-    state: &'static str,
-    reason: &'static str,
-    alerted: bool,
-}
-
-#[derive(Serialize)]
-struct TcpSection {
-    tcp_flags: Hex2,
-    tcp_flags_ts: Hex2,
-    tcp_flags_tc: Hex2,
-    #[serde(skip_serializing_if = "is_false")]
-    syn: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    fin: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    rst: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    psh: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    ack: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    urg: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    ecn: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    cwr: bool,
-    state: &'static str,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-/// A byte as two lower-case hex digits (TCP flags), without a String.
-struct Hex2(u8);
-
-impl Serialize for Hex2 {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let b = [
-            HEX[usize::from(self.0 >> 4)],
-            HEX[usize::from(self.0 & 0xf)],
-        ];
-        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
+impl Header<'_> {
+    /// `{"timestamp":…,"community_id":"…"`, the object left open for the record's fields.
+    fn write(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(b"{\"timestamp\":\"");
+        push_ts(buf, self.ts_us);
+        buf.extend_from_slice(b"\",\"flow_id\":");
+        push_u64(buf, self.flow_id);
+        str_field(buf, "event_type", self.event_type);
+        if !self.vlan.is_empty() {
+            buf.extend_from_slice(b",\"vlan\":[");
+            for (i, v) in self.vlan.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                push_u64(buf, u64::from(*v));
+            }
+            buf.push(b']');
+        }
+        let ports = has_ports(self.proto);
+        buf.extend_from_slice(b",\"src_ip\":\"");
+        push_ip(buf, self.src.0);
+        buf.push(b'"');
+        if ports {
+            u64_field(buf, "src_port", u64::from(self.src.1));
+        }
+        buf.extend_from_slice(b",\"dest_ip\":\"");
+        push_ip(buf, self.dest.0);
+        buf.push(b'"');
+        if ports {
+            u64_field(buf, "dest_port", u64::from(self.dest.1));
+        }
+        str_field(buf, "proto", &proto_name(self.proto));
+        if let Some(((t, c), response)) = self.icmp {
+            u64_field(buf, "icmp_type", u64::from(t));
+            u64_field(buf, "icmp_code", u64::from(c));
+            if let Some((t, c)) = response {
+                u64_field(buf, "response_icmp_type", u64::from(t));
+                u64_field(buf, "response_icmp_code", u64::from(c));
+            }
+        }
+        str_field(buf, "community_id", self.community_id.as_str());
     }
+}
+
+/// `,"key":"value"` for keys and values of our own that need no escaping (names, states).
+fn str_field(buf: &mut Vec<u8>, key: &str, value: &str) {
+    debug_assert!(!value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(b"\":\"");
+    buf.extend_from_slice(value.as_bytes());
+    buf.push(b'"');
+}
+
+/// `,"key":n`.
+fn u64_field(buf: &mut Vec<u8>, key: &str, n: u64) {
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(b"\":");
+    push_u64(buf, n);
+}
+
+/// `,"key":true` / `false`.
+fn bool_field(buf: &mut Vec<u8>, key: &str, v: bool) {
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(if v { b"\":true" } else { b"\":false" });
+}
+
+/// `,"key":` and `v` serialised.
+fn value_field(buf: &mut Vec<u8>, key: &str, v: &impl Serialize) {
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(b"\":");
+    super::json::to_vec(buf, v);
+}
+
+/// The members of a JSON object's text, spliced into the object being written.
+fn push_members(buf: &mut Vec<u8>, object: &[u8]) {
+    if let Some(inner) = object
+        .get(1..object.len().saturating_sub(1))
+        .filter(|m| !m.is_empty())
+    {
+        buf.push(b',');
+        buf.extend_from_slice(inner);
+    }
+}
+
+fn push_ts(buf: &mut Vec<u8>, us: u64) {
+    match ts_bytes(us) {
+        Some(t) => buf.extend_from_slice(&t),
+        None => buf.extend_from_slice(super::timefmt::ts(us).as_bytes()),
+    }
+}
+
+/// A byte as two lower-case hex digits (TCP flags).
+fn hex2(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]
+}
+
+/// `,"key":"hh"`.
+fn hex2_field(buf: &mut Vec<u8>, key: &str, b: u8) {
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(b"\":\"");
+    buf.extend_from_slice(&hex2(b));
+    buf.push(b'"');
 }
 
 #[derive(Serialize)]
@@ -213,6 +245,7 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     let (saddr, sport) = f.server();
     let proto = f.key.proto;
     let icmp = matches!(proto, 1 | 58);
+    let [ts_c, tc_c] = f.counters;
     // Community ID from the client's side: for ICMP the client's first type/code.
     let (cid_sp, cid_dp) = if icmp {
         let (t, c) = f.icmp[0];
@@ -220,146 +253,137 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     } else {
         (cport, sport)
     };
-    let [ts_c, tc_c] = f.counters;
-    let seen_tc = tc_c.pkts > 0;
-    let tcp = (proto == 6).then(|| {
-        let all = f.tcp_flags[0] | f.tcp_flags[1];
-        TcpSection {
-            tcp_flags: Hex2(all),
-            tcp_flags_ts: Hex2(f.tcp_flags[0]),
-            tcp_flags_tc: Hex2(f.tcp_flags[1]),
-            syn: all & 0x02 != 0,
-            fin: all & 0x01 != 0,
-            rst: all & 0x04 != 0,
-            psh: all & 0x08 != 0,
-            ack: all & 0x10 != 0,
-            urg: all & 0x20 != 0,
-            ecn: all & 0x40 != 0,
-            cwr: all & 0x80 != 0,
-            state: f.tcp_state_name(),
-        }
+    // Computed on the worker when the flow's app events needed it.
+    let cid = app.and_then(|a| a.community_id).unwrap_or_else(|| {
+        community_id::community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp)
     });
-    let ev = FlowEvent {
-        timestamp: Ts(f.last_us),
+    buf.clear();
+    Header {
+        ts_us: f.last_us,
         flow_id: f.flow_id,
         event_type: "flow",
         vlan: &f.vlan[..usize::from(f.vlan_count.min(3))],
-        src_ip: Ip::of(caddr),
-        src_port: has_ports(proto).then_some(cport),
-        dest_ip: Ip::of(saddr),
-        dest_port: has_ports(proto).then_some(sport),
-        proto: proto_name(proto),
-        icmp_type: icmp.then_some(f.icmp[0].0),
-        icmp_code: icmp.then_some(f.icmp[0].1),
-        response_icmp_type: (icmp && seen_tc).then_some(f.icmp[1].0),
-        response_icmp_code: (icmp && seen_tc).then_some(f.icmp[1].1),
-        // Computed on the worker when the flow's app events needed it.
-        community_id: app.and_then(|a| a.community_id).unwrap_or_else(|| {
-            community_id::community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp)
-        }),
-        app_proto: app
-            .filter(|a| a.app != AppProto::Unknown)
-            .map(|a| a.app.name()),
+        src: (caddr, cport),
+        dest: (saddr, sport),
+        proto,
+        icmp: icmp.then(|| (f.icmp[0], (tc_c.pkts > 0).then_some(f.icmp[1]))),
+        community_id: &cid,
+    }
+    .write(buf);
+    if let Some(a) = app {
+        if a.app != AppProto::Unknown {
+            str_field(buf, "app_proto", a.app.name());
+        }
         // Per direction only where a direction disagrees with the flow's verdict.
-        app_proto_ts: app
-            .filter(|a| a.ts != a.app && a.ts.is_named())
-            .map(|a| a.ts.name()),
-        app_proto_tc: app
-            .filter(|a| a.tc != a.app && a.tc.is_named())
-            .map(|a| a.tc.name()),
-        app_proto_orig: app.and_then(|a| a.orig).map(AppProto::name),
-        app_proto_expected: app.and_then(|a| a.expected).map(AppProto::name),
-        flow: FlowSection {
-            pkts_toserver: ts_c.pkts,
-            pkts_toclient: tc_c.pkts,
-            bytes_toserver: ts_c.bytes,
-            bytes_toclient: tc_c.bytes,
-            start: Ts(f.first_us),
-            end: Ts(f.last_us),
-            age: f.age_secs(),
-            state: f.state.name(),
-            reason: reason.suricata(),
-            alerted: e.alerted,
-        },
-        tcp,
-        tunnel: f.tunnel.as_deref().map(|t| {
-            let ports = t.outer_proto == 17;
-            TunnelSection {
-                src_ip: Ip::of(&t.src),
-                src_port: ports.then_some(t.sport),
-                dest_ip: Ip::of(&t.dst),
-                dest_port: ports.then_some(t.dport),
-                proto: proto_name(t.outer_proto),
-                depth: t.depth,
+        if a.ts != a.app && a.ts.is_named() {
+            str_field(buf, "app_proto_ts", a.ts.name());
+        }
+        if a.tc != a.app && a.tc.is_named() {
+            str_field(buf, "app_proto_tc", a.tc.name());
+        }
+        if let Some(o) = a.orig {
+            str_field(buf, "app_proto_orig", o.name());
+        }
+        if let Some(x) = a.expected {
+            str_field(buf, "app_proto_expected", x.name());
+        }
+    }
+    buf.extend_from_slice(b",\"flow\":{\"pkts_toserver\":");
+    push_u64(buf, ts_c.pkts);
+    u64_field(buf, "pkts_toclient", tc_c.pkts);
+    u64_field(buf, "bytes_toserver", ts_c.bytes);
+    u64_field(buf, "bytes_toclient", tc_c.bytes);
+    buf.extend_from_slice(b",\"start\":\"");
+    push_ts(buf, f.first_us);
+    buf.extend_from_slice(b"\",\"end\":\"");
+    push_ts(buf, f.last_us);
+    buf.push(b'"');
+    u64_field(buf, "age", f.age_secs());
+    str_field(buf, "state", f.state.name());
+    str_field(buf, "reason", reason.suricata());
+    bool_field(buf, "alerted", e.alerted);
+    buf.push(b'}');
+    if proto == 6 {
+        let all = f.tcp_flags[0] | f.tcp_flags[1];
+        buf.extend_from_slice(b",\"tcp\":{\"tcp_flags\":\"");
+        buf.extend_from_slice(&hex2(all));
+        buf.push(b'"');
+        hex2_field(buf, "tcp_flags_ts", f.tcp_flags[0]);
+        hex2_field(buf, "tcp_flags_tc", f.tcp_flags[1]);
+        for (bit, name) in TCP_FLAG_NAMES {
+            if all & bit != 0 {
+                bool_field(buf, name, true);
             }
-        }),
-        exfil: ExfilFlow {
-            flow: ExfilFlowDetail {
-                end_reason: reason.name(),
-                payload_bytes_toserver: ts_c.payload,
-                payload_bytes_toclient: tc_c.payload,
-                direction: direction(ctx.home_net, caddr, saddr),
-                tunnel_type: f.tunnel.as_deref().map(|t| t.kind.name()),
-            },
-            app: app
-                .filter(|a| a.mismatch.is_some() || a.parent_flow_id.is_some())
-                .map(|a| ExfilApp {
-                    mismatch: a.mismatch.map(|m| m.name()),
-                    parent_flow_id: a.parent_flow_id,
-                }),
-            process: e.process.as_deref(),
+        }
+        str_field(buf, "state", f.tcp_state_name());
+        buf.push(b'}');
+    }
+    if let Some(t) = f.tunnel.as_deref() {
+        let ports = t.outer_proto == 17;
+        let tunnel = TunnelSection {
+            src_ip: Ip::of(&t.src),
+            src_port: ports.then_some(t.sport),
+            dest_ip: Ip::of(&t.dst),
+            dest_port: ports.then_some(t.dport),
+            proto: proto_name(t.outer_proto),
+            depth: t.depth,
+        };
+        value_field(buf, "tunnel", &tunnel);
+    }
+    let exfil = ExfilFlow {
+        flow: ExfilFlowDetail {
+            end_reason: reason.name(),
+            payload_bytes_toserver: ts_c.payload,
+            payload_bytes_toclient: tc_c.payload,
+            direction: direction(ctx.home_net, caddr, saddr),
+            tunnel_type: f.tunnel.as_deref().map(|t| t.kind.name()),
         },
+        app: app
+            .filter(|a| a.mismatch.is_some() || a.parent_flow_id.is_some())
+            .map(|a| ExfilApp {
+                mismatch: a.mismatch.map(|m| m.name()),
+                parent_flow_id: a.parent_flow_id,
+            }),
+        process: e.process.as_deref(),
     };
-    buf.clear();
-    super::json::to_vec(buf, &ev);
+    value_field(buf, "exfil", &exfil);
+    buf.push(b'}');
 }
+
+/// TCP flag bits and their names in the `tcp` object, in Suricata's order.
+const TCP_FLAG_NAMES: [(u8, &str); 8] = [
+    (0x02, "syn"),
+    (0x01, "fin"),
+    (0x04, "rst"),
+    (0x08, "psh"),
+    (0x10, "ack"),
+    (0x20, "urg"),
+    (0x40, "ecn"),
+    (0x80, "cwr"),
+];
 
 /// Append an application-layer event to `buf`: flow identity and tuple first, then the
 /// parser's fields, then its `exfil` additions, both already JSON text.
 pub fn app_event(buf: &mut Vec<u8>, m: &FlowMeta, ev: &AppEvent, cid: &CommunityId) {
-    let (src, dst) = if ev.reversed {
+    let (src, dest) = if ev.reversed {
         (m.server, m.client)
     } else {
         (m.client, m.server)
     };
-    // The header is put together by hand (no format machinery): it is most of the work
-    // the output thread does for an event.
-    buf.extend_from_slice(b"{\"timestamp\":\"");
-    match ts_bytes(ev.ts_us) {
-        Some(t) => buf.extend_from_slice(&t),
-        None => buf.extend_from_slice(super::timefmt::ts(ev.ts_us).as_bytes()),
+    Header {
+        ts_us: ev.ts_us,
+        flow_id: m.flow_id,
+        event_type: ev.event_type,
+        vlan: &[],
+        src: (&src.0, src.1),
+        dest: (&dest.0, dest.1),
+        proto: m.proto,
+        icmp: None,
+        community_id: cid,
     }
-    buf.extend_from_slice(b"\",\"flow_id\":");
-    push_u64(buf, m.flow_id);
-    buf.extend_from_slice(b",\"event_type\":\"");
-    buf.extend_from_slice(ev.event_type.as_bytes());
-    buf.extend_from_slice(b"\",\"src_ip\":\"");
-    push_ip(buf, &src.0);
-    buf.extend_from_slice(b"\",");
-    if has_ports(m.proto) {
-        buf.extend_from_slice(b"\"src_port\":");
-        push_u64(buf, u64::from(src.1));
-        buf.push(b',');
-    }
-    buf.extend_from_slice(b"\"dest_ip\":\"");
-    push_ip(buf, &dst.0);
-    buf.extend_from_slice(b"\",");
-    if has_ports(m.proto) {
-        buf.extend_from_slice(b"\"dest_port\":");
-        push_u64(buf, u64::from(dst.1));
-        buf.push(b',');
-    }
-    buf.extend_from_slice(b"\"proto\":\"");
-    buf.extend_from_slice(proto_name(m.proto).as_bytes());
-    buf.extend_from_slice(b"\",\"community_id\":\"");
-    buf.extend_from_slice(cid.as_str().as_bytes());
-    buf.push(b'"');
+    .write(buf);
     // The parser's object, serialised on the worker: its members go in as they are.
-    let members = ev.fields.as_bytes();
-    if let Some(inner) = members.get(1..members.len() - 1).filter(|m| !m.is_empty()) {
-        buf.push(b',');
-        buf.extend_from_slice(inner);
-    }
+    push_members(buf, ev.fields.as_bytes());
     if let Some(x) = &ev.exfil {
         buf.extend_from_slice(b",\"exfil\":{\"");
         buf.extend_from_slice(ev.event_type.as_bytes());
@@ -430,19 +454,9 @@ impl Serialize for Ip {
     }
 }
 
+/// An alert's fields after the shared [`Header`].
 #[derive(Serialize)]
-struct AlertEvent<'a> {
-    timestamp: Ts,
-    flow_id: u64,
-    event_type: &'static str,
-    src_ip: Ip,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    src_port: Option<u16>,
-    dest_ip: Ip,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dest_port: Option<u16>,
-    proto: Cow<'static, str>,
-    community_id: CommunityId,
+struct AlertBody<'a> {
     direction: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     app_proto: Option<&'static str>,
@@ -522,23 +536,15 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
             flow_ids: &g.flow_ids,
         }),
     };
-    let ev = AlertEvent {
-        timestamp: Ts(a.ts_us),
-        flow_id: f.flow_id,
-        event_type: "alert",
-        src_ip: Ip::of(&f.client.0),
-        src_port: has_ports(proto).then_some(f.client.1),
-        dest_ip: Ip::of(&f.server.0),
-        dest_port: has_ports(proto).then_some(f.server.1),
-        proto: proto_name(proto),
-        community_id: community_id::community_id(
-            ctx.community_id_seed,
-            proto,
-            &f.client.0,
-            &f.server.0,
-            f.client.1,
-            f.server.1,
-        ),
+    let cid = community_id::community_id(
+        ctx.community_id_seed,
+        proto,
+        &f.client.0,
+        &f.server.0,
+        f.client.1,
+        f.server.1,
+    );
+    let body = AlertBody {
         direction: "to_server",
         app_proto: f.app.app.is_named().then(|| f.app.app.name()),
         alert: AlertSection {
@@ -566,7 +572,22 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
         },
     };
     buf.clear();
-    let _ = serde_json::to_writer(&mut *buf, &ev);
+    Header {
+        ts_us: a.ts_us,
+        flow_id: f.flow_id,
+        event_type: "alert",
+        vlan: &[],
+        src: (&f.client.0, f.client.1),
+        dest: (&f.server.0, f.server.1),
+        proto,
+        icmp: None,
+        community_id: &cid,
+    }
+    .write(buf);
+    let mut rest = Vec::new();
+    super::json::to_vec(&mut rest, &body);
+    push_members(buf, &rest);
+    buf.push(b'}');
 }
 
 #[cfg(test)]
