@@ -184,6 +184,14 @@ impl TransferLog {
     pub fn latest(&self, control_flow_id: u64) -> Option<&TransferCommand> {
         self.latest.get(&control_flow_id)
     }
+
+    /// Names the file of a control flow's latest transfer: for STOU the server reports the
+    /// name in a reply, after the command was recorded.
+    pub fn name_latest(&mut self, control_flow_id: u64, filename: &str) {
+        if let Some(c) = self.latest.get_mut(&control_flow_id) {
+            c.filename = Some(filename.to_string());
+        }
+    }
 }
 
 /// A protocol parser for one flow.

@@ -20,7 +20,8 @@ pub struct FtpDataParser {
     bytes: [u64; 2],
     gap_bytes: u64,
     /// The control flow's transfer command when the first byte arrived: later commands
-    /// belong to later data connections.
+    /// belong to later data connections. Re-read at the end while it is still the latest,
+    /// since a STOU's file name comes with a server reply that may follow the first byte.
     command: Option<TransferCommand>,
     started: bool,
     done: bool,
@@ -46,7 +47,10 @@ impl Parser for FtpDataParser {
             return;
         }
         // An empty transfer saw no first byte: the latest command is the best guess.
-        let command = self.command.take().or_else(|| latest(cx));
+        let command = match self.command.take() {
+            Some(c) => Some(current(c, cx)),
+            None => latest(cx),
+        };
         let [to_server, to_client] = self.bytes;
         // A data connection carries the file one way; which TCP side that is depends on
         // active vs passive mode, so the file is whichever direction carried the bytes.
@@ -104,4 +108,12 @@ impl Parser for FtpDataParser {
 fn latest(cx: &Cx<'_>) -> Option<TransferCommand> {
     let parent = cx.expected?.parent_flow_id;
     cx.transfers.latest(parent).cloned()
+}
+
+/// `c` as the log holds it now, if the control flow recorded no transfer since (same
+/// command, same time); else `c` as it was.
+fn current(c: TransferCommand, cx: &Cx<'_>) -> TransferCommand {
+    latest(cx)
+        .filter(|l| l.command == c.command && l.ts_us == c.ts_us)
+        .unwrap_or(c)
 }

@@ -1,7 +1,8 @@
 //! FTP: the control channel (RFC 959, with RFC 2228 AUTH, RFC 2428 EPRT/EPSV) and its data
 //! channels. The control parser pairs each command with its reply, announces data
-//! connections as [`Expectation`](super::Expectation)s and records transfer commands; the
-//! data parser ([`FtpDataParser`]) only counts bytes and reports the file at the end.
+//! connections as [`Expectation`](super::Expectation)s and records transfer commands (for
+//! STOU, whose file the server names, with the name from its reply); the data parser
+//! ([`FtpDataParser`]) only counts bytes and reports the file at the end.
 
 mod addr;
 mod data;

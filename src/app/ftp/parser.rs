@@ -21,6 +21,9 @@ const MAX_REPLY_BYTES: usize = 8192;
 const MAX_FILES: usize = 32;
 /// Longest user name kept for the summary.
 const MAX_USER: usize = 256;
+/// Longest file name taken from a reply (STOU): a line of server text can be 4 KiB, a
+/// path rarely a quarter of that.
+pub(super) const MAX_FILENAME: usize = 1024;
 
 /// FTP control-channel parser. Emits one `ftp` event per command with its reply lines (and
 /// one per reply that answers no command, like the banner). The latest event is held back
@@ -40,6 +43,9 @@ struct Session {
     /// AUTH TLS accepted: the rest of the flow is TLS, not ours.
     upgraded: bool,
     summary: Summary,
+    /// Transfer commands recorded in `cx.transfers` so far: tells whether a STOU's record is
+    /// still the flow's latest when the server names its file.
+    records: u64,
 }
 
 /// A command waiting for its final reply (`command` None: a reply nobody asked for).
@@ -52,6 +58,17 @@ struct Tx {
     mode: Option<&'static str>,
     /// AUTH TLS / AUTH SSL: a 234 reply switches the flow to TLS.
     auth_tls: bool,
+    unique: Option<Unique>,
+}
+
+/// A STOU: the server picks the file name and reports it in a reply, after the command was
+/// recorded, so where that name must go is kept until then.
+struct Unique {
+    /// Its number among the session's transfer records.
+    record: u64,
+    /// Its entry in the summary's `files`, if there was room.
+    file: Option<usize>,
+    name: Option<String>,
 }
 
 /// Reply lines gathered so far (preliminary 1xx replies stay until the final one).
@@ -164,7 +181,14 @@ impl Session {
             }
             c => {
                 if let Some(t) = Transfer::of(c) {
-                    self.transfer(t, &command, tx.data.as_deref(), cx);
+                    let file = self.transfer(t, &command, tx.data.as_deref(), cx);
+                    if c == "STOU" {
+                        tx.unique = Some(Unique {
+                            record: self.records,
+                            file,
+                            name: None,
+                        });
+                    }
                 }
             }
         }
@@ -177,7 +201,15 @@ impl Session {
         self.pending.push_back(tx);
     }
 
-    fn transfer(&mut self, t: Transfer, command: &str, filename: Option<&str>, cx: &mut Cx<'_>) {
+    /// Records a transfer command; returns its summary entry, if any.
+    fn transfer(
+        &mut self,
+        t: Transfer,
+        command: &str,
+        filename: Option<&str>,
+        cx: &mut Cx<'_>,
+    ) -> Option<usize> {
+        self.records += 1;
         cx.transfers.record(
             cx.flow_id,
             TransferCommand {
@@ -192,14 +224,16 @@ impl Session {
             Transfer::Download => s.downloads += 1,
             Transfer::Listing => {
                 s.listings += 1;
-                return;
+                return None;
             }
         }
         if s.files.len() < MAX_FILES {
             s.files
                 .push(json!({"command": command, "filename": filename}));
+            Some(s.files.len() - 1)
         } else {
             s.files_omitted += 1;
+            None
         }
     }
 
@@ -226,12 +260,13 @@ impl Session {
 
     /// A complete (possibly multi-line) reply with `code` ended with `last`.
     fn end_reply(&mut self, code: [u8; 3], last: &[u8], cx: &mut Cx<'_>) {
+        let text = last.get(4..).unwrap_or_default();
+        self.unique_name(&code, text, cx);
         if code[0] == b'1' {
             return; // preliminary: the command's final reply follows
         }
         let reply = std::mem::take(&mut self.reply);
         let mut tx = self.pending.pop_front().unwrap_or_default();
-        let text = last.get(4..).unwrap_or_default();
         let mut upgrade = false;
         match &code {
             b"227" => {
@@ -259,6 +294,29 @@ impl Session {
         }
     }
 
+    /// A reply to a pending STOU that names its file: the name goes to the transfer record
+    /// (unless a later transfer command replaced it), the summary and the STOU's event. The
+    /// first name given counts.
+    fn unique_name(&mut self, code: &[u8; 3], text: &[u8], cx: &mut Cx<'_>) {
+        let Some(u) = self.pending.front_mut().and_then(|tx| tx.unique.as_mut()) else {
+            return;
+        };
+        if u.name.is_some() {
+            return;
+        }
+        let Some(name) = reply_filename(code, text) else {
+            return;
+        };
+        let name = clip(&String::from_utf8_lossy(name), MAX_FILENAME);
+        if u.record == self.records {
+            cx.transfers.name_latest(cx.flow_id, &name);
+        }
+        if let Some(f) = u.file.and_then(|i| self.summary.files.get_mut(i)) {
+            f["filename"] = json!(name);
+        }
+        u.name = Some(name);
+    }
+
     fn emit(&mut self, ev: AppEvent, cx: &mut Cx<'_>) {
         if let Some(prev) = self.held.replace(ev) {
             cx.events.push(prev);
@@ -276,8 +334,9 @@ impl Session {
             self.emit(event(cx.ts_us, Tx::default(), Some(r), false), cx);
         }
         if let Some(ev) = self.held.take() {
-            let session = self.summary.to_json(truncated_lines, self.upgraded);
-            cx.events.push(ev.with_exfil(json!({ "session": session })));
+            let mut exfil = ev.exfil.as_deref().cloned().unwrap_or_else(|| json!({}));
+            exfil["session"] = self.summary.to_json(truncated_lines, self.upgraded);
+            cx.events.push(ev.with_exfil(exfil));
         }
     }
 }
@@ -339,6 +398,31 @@ fn reply_code(line: &[u8]) -> Option<([u8; 3], u8)> {
     }
 }
 
+/// The file name a server gives in a reply to STOU: `FILE: name` in the 125/150 reply
+/// (RFC 1123 4.1.2.9; vsftpd, ProFTPD), or IIS's `226 Transfer complete (unique file
+/// name:name).`. None if absent or blank.
+fn reply_filename<'a>(code: &[u8; 3], text: &'a [u8]) -> Option<&'a [u8]> {
+    const FILE: &[u8] = b"FILE:";
+    const IIS: &[u8] = b"unique file name:";
+    let name = match code {
+        b"125" | b"150" => {
+            let t = text.trim_ascii_start();
+            t.get(..FILE.len())
+                .filter(|p| p.eq_ignore_ascii_case(FILE))
+                .map(|_| &t[FILE.len()..])?
+        }
+        b"226" | b"250" => {
+            let at = text
+                .windows(IIS.len())
+                .position(|w| w.eq_ignore_ascii_case(IIS))?;
+            let rest = &text[at + IIS.len()..];
+            &rest[..memchr::memrchr(b')', rest).unwrap_or(rest.len())]
+        }
+        _ => return None,
+    };
+    Some(name.trim_ascii()).filter(|n| !n.is_empty())
+}
+
 /// Announce a data connection from `opener` to `announced:port`. An unspecified address
 /// means "the peer"; one that differs from the peer's (NAT, or a bounce) gets a second
 /// expectation to the peer, since which one the sensor will see depends on where it sits.
@@ -391,6 +475,8 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// The `ftp` event of a transaction; a STOU's server-given file name goes under `exfil`,
+/// since Suricata's `ftp` record has no field for it.
 fn event(ts_us: u64, tx: Tx, reply: Option<Reply>, received: bool) -> AppEvent {
     let (reply, completion_code, reply_truncated) =
         reply.map_or_else(Default::default, |r| (r.lines, r.codes, r.truncated));
@@ -405,7 +491,11 @@ fn event(ts_us: u64, tx: Tx, reply: Option<Reply>, received: bool) -> AppEvent {
         reply_received: if received { "yes" } else { "no" },
         reply_truncated,
     };
-    AppEvent::new(ts_us, "ftp", record)
+    let ev = AppEvent::new(ts_us, "ftp", record);
+    match tx.unique.and_then(|u| u.name) {
+        Some(name) => ev.with_exfil(json!({ "filename": name })),
+        None => ev,
+    }
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.

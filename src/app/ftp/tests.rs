@@ -176,6 +176,23 @@ const BOUNCE: &[Seg] = &[
     (C, b"221 Operation successful\r\n"),
 ];
 
+/// STOU as vsftpd answers it (written for these tests): the server names the file in its
+/// 150 reply, per RFC 1123 4.1.2.9.
+const VSFTPD_STOU: &[Seg] = &[
+    (C, b"220 (vsFTPd 3.0.3)\r\n"),
+    (S, b"USER anonymous\r\n"),
+    (C, b"331 Please specify the password.\r\n"),
+    (S, b"PASS ftp@example.com\r\n"),
+    (C, b"230 Login successful.\r\n"),
+    (S, b"EPSV\r\n"),
+    (C, b"229 Entering Extended Passive Mode (|||30072|)\r\n"),
+    (S, b"STOU\r\n"),
+    (C, b"150 FILE: report.7z\r\n"),
+    (C, b"226 Transfer complete.\r\n"),
+    (S, b"QUIT\r\n"),
+    (C, b"221 Goodbye.\r\n"),
+];
+
 fn v4(a: [u8; 4]) -> Addr {
     addr_from_v4(a)
 }
@@ -479,6 +496,7 @@ fn every_cut_gives_the_same_events() {
         VSFTPD_PASV,
         AUTH_TLS,
         BOUNCE,
+        VSFTPD_STOU,
     ] {
         let want = run(segs);
         let longest = segs.iter().map(|s| s.1.len()).max().unwrap();
@@ -780,6 +798,208 @@ fn data_without_command_or_expectation() {
         Some(json!({"bytes_toserver": 3, "bytes_toclient": 0}))
     );
     assert_eq!(probe_data(S, b"USER x\r\n", Transport::Tcp), Probe::NoMatch);
+}
+
+/// (command, filename) of the control flow's latest transfer record.
+fn latest_transfer(w: &World) -> (String, Option<String>) {
+    let t = w.transfers.latest(FLOW).unwrap();
+    (t.command.clone(), t.filename.clone())
+}
+
+fn session(w: &World) -> &Value {
+    &w.events.last().unwrap().exfil.as_ref().unwrap()["session"]
+}
+
+#[test]
+fn stou_takes_its_file_name_from_the_150_reply() {
+    let mut w = run(VSFTPD_STOU);
+    let stou = w
+        .events
+        .iter()
+        .find(|e| e.fields["ftp"]["command"] == "STOU")
+        .unwrap();
+    assert_eq!(
+        stou.fields["ftp"],
+        json!({"command": "STOU", "reply": ["FILE: report.7z", "Transfer complete."],
+               "completion_code": ["150", "226"], "reply_received": "yes"})
+    );
+    assert_eq!(
+        stou.exfil.as_deref().cloned(),
+        Some(json!({"filename": "report.7z"}))
+    );
+    assert_eq!(
+        latest_transfer(&w),
+        ("STOU".into(), Some("report.7z".into()))
+    );
+    assert_eq!(
+        session(&w)["files"],
+        json!([{"command": "STOU", "filename": "report.7z"}])
+    );
+    assert_eq!(session(&w)["uploads"], 1);
+    assert_schema(&w.events);
+
+    w.events.clear();
+    let ev = data_flow(&mut w, &expectation(FLOW), &[(S, &[0x37; 3000][..])]);
+    assert_eq!(
+        ev[0].fields["ftp_data"],
+        json!({"filename": "report.7z", "command": "STOU"})
+    );
+    assert_eq!(ev[1].fields["fileinfo"]["filename"], "report.7z");
+    assert_eq!(ev[1].fields["fileinfo"]["size"], 3000);
+    assert_eq!(ev[1].exfil.as_ref().unwrap()["direction"], "upload");
+    assert_schema(&ev);
+}
+
+#[test]
+fn stou_data_channel_named_by_a_150_after_its_first_byte() {
+    // The data parser takes the command at its first byte, but reads the record again when
+    // it finishes: a 150 parsed in between still names the file.
+    let mut w = local();
+    let e = expectation(FLOW);
+    let mut control = FtpParser::default();
+    let mut data = FtpDataParser::default();
+    control.parse(S, b"STOU\r\n", &mut w.cx());
+    data.parse(S, &[0x37; 100], &mut w.cx_with(Some(&e)));
+    control.parse(C, b"150 FILE: report.7z\r\n", &mut w.cx());
+    data.parse(S, &[0x37; 100], &mut w.cx_with(Some(&e)));
+    data.finish(&mut w.cx_with(Some(&e)));
+    let ev = w.take_events();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(
+        ev[0].fields["ftp_data"],
+        json!({"filename": "report.7z", "command": "STOU"})
+    );
+    assert_eq!(ev[1].fields["fileinfo"]["filename"], "report.7z");
+    assert_eq!(ev[1].fields["fileinfo"]["size"], 200);
+
+    // A data connection whose first byte came before a later transfer command keeps its
+    // own (unnamed) STOU.
+    let mut early = FtpDataParser::default();
+    control.parse(C, b"226 Transfer complete.\r\n", &mut w.cx());
+    control.parse(S, b"STOU\r\n", &mut w.cx());
+    early.parse(S, b"x", &mut w.cx_with(Some(&e)));
+    w.ts_us += 1;
+    control.parse(S, b"STOR b.bin\r\n", &mut w.cx());
+    control.parse(C, b"150 FILE: late.bin\r\n", &mut w.cx());
+    early.finish(&mut w.cx_with(Some(&e)));
+    let ftp_data: Vec<_> = of_type(&w.events, "ftp_data");
+    assert_eq!(ftp_data[0].fields["ftp_data"], json!({"command": "STOU"}));
+}
+
+#[test]
+fn stou_without_a_file_reply_stays_unnamed() {
+    let mut w = run(&[
+        (C, b"220 FTP\r\n"),
+        (S, b"STOU\r\n"),
+        (C, b"150 Ok to send data.\r\n226 Transfer complete.\r\n"),
+        (S, b"QUIT\r\n"),
+        (C, b"221 Goodbye.\r\n"),
+    ]);
+    let stou = &w.events[1];
+    assert_eq!(stou.fields["ftp"]["command"], "STOU");
+    assert_eq!(stou.fields["ftp"]["completion_code"], json!(["150", "226"]));
+    assert_eq!(stou.exfil, None);
+    assert_eq!(latest_transfer(&w), ("STOU".into(), None));
+    assert_eq!(
+        session(&w)["files"],
+        json!([{"command": "STOU", "filename": null}])
+    );
+    w.events.clear();
+    let ev = data_flow(&mut w, &expectation(FLOW), &[(S, &b"abc"[..])]);
+    assert_eq!(ev[0].fields["ftp_data"], json!({"command": "STOU"}));
+    assert_eq!(
+        ev[1].fields["fileinfo"],
+        json!({"size": 3, "state": "CLOSED", "stored": false, "gaps": false, "tx_id": 0})
+    );
+    assert_schema(&ev);
+}
+
+#[test]
+fn stou_file_name_from_125_and_iis_226() {
+    // 125, lower-case "file:", padding and a non-UTF-8 byte.
+    let w = run(&[
+        (S, b"STOU\r\n"),
+        (
+            C,
+            b"125 file:   dir/u\xff1.bin  \r\n226 Transfer complete.\r\n",
+        ),
+    ]);
+    assert_eq!(
+        latest_transfer(&w),
+        ("STOU".into(), Some("dir/u\u{fffd}1.bin".into()))
+    );
+    assert_eq!(
+        w.events[0].exfil.as_ref().unwrap()["filename"],
+        "dir/u\u{fffd}1.bin"
+    );
+
+    // IIS names it in the final reply.
+    let w = run(&[
+        (S, b"STOU\r\n"),
+        (
+            C,
+            b"125 Data connection already open; Transfer starting.\r\n226 Transfer complete (unique file name:ftp4F2.tmp).\r\n",
+        ),
+    ]);
+    assert_eq!(
+        latest_transfer(&w),
+        ("STOU".into(), Some("ftp4F2.tmp".into()))
+    );
+    assert_eq!(session(&w)["files"][0]["filename"], "ftp4F2.tmp");
+
+    // A long name is clipped at a character boundary.
+    let mut reply = b"150 FILE: ".to_vec();
+    reply.extend("\u{20ac}".repeat(2000).bytes());
+    reply.extend_from_slice(b"\r\n");
+    let w = run(&[(S, b"STOU\r\n"), (C, &reply)]);
+    let name = latest_transfer(&w).1.unwrap();
+    assert_eq!(name.len(), parser::MAX_FILENAME / 3 * 3);
+    assert!(name.chars().all(|c| c == '\u{20ac}'));
+
+    // "FILE:" with nothing after it names nothing.
+    let w = run(&[(S, b"STOU\r\n"), (C, b"150 FILE:  \r\n")]);
+    assert_eq!(latest_transfer(&w), ("STOU".into(), None));
+}
+
+#[test]
+fn a_150_file_reply_does_not_rename_other_transfers() {
+    let w = run(&[
+        (S, b"STOR keep.bin\r\n"),
+        (C, b"150 FILE: other.bin\r\n226 Transfer complete.\r\n"),
+        (S, b"QUIT\r\n"),
+        (C, b"221 Goodbye.\r\n"),
+    ]);
+    assert_eq!(
+        latest_transfer(&w),
+        ("STOR".into(), Some("keep.bin".into()))
+    );
+    assert_eq!(w.events[0].exfil, None);
+    assert_eq!(
+        session(&w)["files"],
+        json!([{"command": "STOR", "filename": "keep.bin"}])
+    );
+
+    // A STOR pipelined behind a STOU: the STOU's 150 names the STOU only.
+    let w = run(&[
+        (S, b"STOU\r\nSTOR keep.bin\r\n"),
+        (
+            C,
+            b"150 FILE: u.bin\r\n226 Transfer complete.\r\n150 FILE: x.bin\r\n226 Transfer complete.\r\n",
+        ),
+        (S, b"QUIT\r\n"),
+        (C, b"221 Goodbye.\r\n"),
+    ]);
+    assert_eq!(
+        latest_transfer(&w),
+        ("STOR".into(), Some("keep.bin".into()))
+    );
+    assert_eq!(w.events[0].exfil.as_ref().unwrap()["filename"], "u.bin");
+    assert_eq!(w.events[1].exfil, None);
+    assert_eq!(
+        session(&w)["files"],
+        json!([{"command": "STOU", "filename": "u.bin"},
+               {"command": "STOR", "filename": "keep.bin"}])
+    );
 }
 
 /// One TCP segment of a capture.
@@ -1141,6 +1361,7 @@ proptest! {
                  Just("PORT ".to_string()), Just("EPRT ".to_string()), Just("227 (".to_string()),
                  Just("229 (".to_string()), Just("211-".to_string()), Just("211 ".to_string()),
                  Just("150 ".to_string()), Just("AUTH TLS".to_string()), Just("234 ".to_string()),
+                 Just("STOU".to_string()), Just("150 FILE: ".to_string()),
              ],
              "[0-9,|().: a-f]{0,40}",
              0usize..50),
