@@ -238,7 +238,7 @@ pub fn direction(home: &CidrSet, client: &Addr, server: &Addr) -> &'static str {
     }
 }
 
-/// Serialise the flow event for an ended flow into `buf` (cleared first).
+/// Append the flow event of an ended flow to `buf`.
 pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     let (f, reason, app) = (&e.flow, e.reason, e.app.as_ref());
     let (caddr, cport) = f.client();
@@ -257,7 +257,6 @@ pub fn flow_event(buf: &mut Vec<u8>, e: &EndedFlow, ctx: &FlowContext<'_>) {
     let cid = app.and_then(|a| a.community_id).unwrap_or_else(|| {
         community_id::community_id(ctx.community_id_seed, proto, caddr, saddr, cid_sp, cid_dp)
     });
-    buf.clear();
     Header {
         ts_us: f.last_us,
         flow_id: f.flow_id,
@@ -519,7 +518,7 @@ struct AggregationSection<'a> {
     flow_ids: &'a [u64],
 }
 
-/// Serialise an alert into `buf` (cleared first), in Suricata's `alert` shape.
+/// Append an alert to `buf`, in Suricata's `alert` shape.
 pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
     let f = &a.flow;
     let proto = f.proto;
@@ -571,7 +570,6 @@ pub fn alert_event(buf: &mut Vec<u8>, a: &Alert, ctx: &FlowContext<'_>) {
             process: f.process.as_deref(),
         },
     };
-    buf.clear();
     Header {
         ts_us: a.ts_us,
         flow_id: f.flow_id,

@@ -43,6 +43,12 @@ pub struct Lines {
 const LINES_START: usize = 32 * 1024;
 
 impl Lines {
+    /// Empty, keeping the buffer.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.events = 0;
+    }
+
     /// Append one record written by `write` (which must not add the newline).
     pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         if self.text.capacity() == 0 {
@@ -91,6 +97,7 @@ impl OutputThread {
         let home = std::mem::take(&mut self.home_net);
         let ctx = eve::FlowContext::new(ctx_seed, &home);
         let mut buf = Vec::with_capacity(1024);
+        let mut run = Lines::default();
         let tick = self.stats_interval.unwrap_or(Duration::from_millis(500));
         let mut next_stats = Instant::now() + tick;
         let mut first_error = true;
@@ -104,19 +111,26 @@ impl OutputThread {
             }
             match msg {
                 Ok(OutMsg(events)) => {
-                    for e in events {
+                    // A batch's records are written into one buffer and handed to the
+                    // writer together (by reference: moving each large event out of the
+                    // batch was a copy); runs of app-event lines go as they are.
+                    run.clear();
+                    for e in &events {
                         match e {
-                            OutEvent::FlowEnd(e) => eve::flow_event(&mut buf, &e, &ctx),
-                            OutEvent::Lines(l) => {
-                                self.write_lines(&l, &mut first_error);
-                                continue;
+                            OutEvent::FlowEnd(e) => {
+                                run.push(|b| eve::flow_event(b, e, &ctx));
                             }
-                            OutEvent::Alert(a) => eve::alert_event(&mut buf, &a, &ctx),
+                            OutEvent::Alert(a) => run.push(|b| eve::alert_event(b, a, &ctx)),
+                            OutEvent::Lines(l) => {
+                                self.write_lines(&run, &mut first_error);
+                                run.clear();
+                                self.write_lines(l, &mut first_error);
+                            }
                             // The detection stage consumes these.
-                            OutEvent::Interim(_) => continue,
+                            OutEvent::Interim(_) => {}
                         }
-                        self.write(&buf, &mut first_error);
                     }
+                    self.write_lines(&run, &mut first_error);
                 }
                 // All workers have finished: write the final stats and stop.
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -150,6 +164,9 @@ impl OutputThread {
     }
 
     fn write_lines(&mut self, l: &Lines, first_error: &mut bool) {
+        if l.events == 0 {
+            return;
+        }
         let ok = self.writer.raw(&l.text);
         self.count(ok, l.events, first_error);
     }
