@@ -31,7 +31,8 @@ impl TcpFramer {
 pub struct DnsParser {
     /// Suricata-style transaction counter: every message is its own transaction.
     tx_id: u64,
-    tcp: [TcpFramer; 2],
+    /// Made at the first TCP bytes: DNS over UDP, nearly all of it, needs none.
+    tcp: Option<Box<[TcpFramer; 2]>>,
     summary: FlowSummary,
 }
 
@@ -87,12 +88,18 @@ impl DnsParser {
             .push(AppEvent::new(cx.ts_us, "dns", body).with_exfil(exfil));
     }
 
-    fn tcp_data(&mut self, d: usize, mut data: &[u8], cx: &mut Cx<'_>) {
-        if self.tcp[d].dead {
+    fn tcp_data(&mut self, d: usize, data: &[u8], cx: &mut Cx<'_>) {
+        let mut tcp = self.tcp.take().unwrap_or_default();
+        self.tcp_frames(&mut tcp[d], data, cx);
+        self.tcp = Some(tcp);
+    }
+
+    fn tcp_frames(&mut self, f: &mut TcpFramer, mut data: &[u8], cx: &mut Cx<'_>) {
+        if f.dead {
             return;
         }
         while !data.is_empty() {
-            if self.tcp[d].buf.is_empty() {
+            if f.buf.is_empty() {
                 // Whole messages straight from the input, no copy.
                 if let [a, b, rest @ ..] = data {
                     let len = usize::from(u16::from_be_bytes([*a, *b]));
@@ -103,17 +110,17 @@ impl DnsParser {
                     }
                 }
                 // A partial message: at most 2 + 65534 bytes.
-                self.tcp[d].buf.extend_from_slice(data);
+                f.buf.extend_from_slice(data);
                 return;
             }
-            let take = self.tcp[d].missing().min(data.len());
-            self.tcp[d].buf.extend_from_slice(&data[..take]);
+            let take = f.missing().min(data.len());
+            f.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if self.tcp[d].buf.len() >= 2 && self.tcp[d].missing() == 0 {
-                let buf = std::mem::take(&mut self.tcp[d].buf);
+            if f.buf.len() >= 2 && f.missing() == 0 {
+                let buf = std::mem::take(&mut f.buf);
                 self.framed(&buf[2..], cx);
-                self.tcp[d].buf = buf;
-                self.tcp[d].buf.clear();
+                f.buf = buf;
+                f.buf.clear();
             }
         }
     }
@@ -167,7 +174,7 @@ impl Parser for DnsParser {
     }
 
     fn gap(&mut self, dir: Direction, _len: u64, _cx: &mut Cx<'_>) {
-        let f = &mut self.tcp[dir as usize];
+        let f = &mut self.tcp.get_or_insert_default()[dir as usize];
         f.dead = true;
         f.buf = Vec::new();
     }

@@ -216,8 +216,10 @@ pub struct FlowSummary {
     /// TXT/NULL/CNAME/MX rdata bytes in responses: data that could be carried downstream.
     rdata_bytes: u64,
     max_entropy: f64,
-    rcodes: [u64; 16],
-    domains: HashMap<String, DomainStat>,
+    rcodes: [u32; 16],
+    /// Boxed keys and values keep the table's buckets small: most flows carry one
+    /// domain, and tens of thousands of them stay live until their UDP timeout.
+    domains: HashMap<Box<str>, Box<DomainStat>>,
     untracked_queries: u64,
     seen: HashSet<u64>,
     distinct_capped: bool,
@@ -269,7 +271,7 @@ impl FlowSummary {
 
     /// Answer bytes that can carry data, for the domain the response is about.
     pub fn answered(&mut self, f: Option<&NameFeatures>, rdata_bytes: u64) {
-        if let Some(d) = f.and_then(|f| self.domains.get_mut(&f.registered)) {
+        if let Some(d) = f.and_then(|f| self.domains.get_mut(f.registered.as_str())) {
             d.rdata_bytes += rdata_bytes;
         }
     }
@@ -280,7 +282,7 @@ impl FlowSummary {
             .domains
             .iter()
             .map(|(name, d)| DnsVolume {
-                domain: name.clone(),
+                domain: name.to_string(),
                 queries: d.queries,
                 qname_bytes: d.subdomain_bytes,
                 rdata_bytes: d.rdata_bytes,
@@ -300,7 +302,8 @@ impl FlowSummary {
 
     pub fn response(&mut self, rcode: u8, rdata_bytes: u64) {
         self.responses += 1;
-        self.rcodes[usize::from(rcode & 0xf)] += 1;
+        let n = &mut self.rcodes[usize::from(rcode & 0xf)];
+        *n = n.saturating_add(1);
         self.rdata_bytes += rdata_bytes;
     }
 
@@ -311,7 +314,7 @@ impl FlowSummary {
                 rcodes.insert(rcode_name(i as u8), n.into());
             }
         }
-        let mut doms: Vec<(&String, &DomainStat)> = self.domains.iter().collect();
+        let mut doms: Vec<(&Box<str>, &Box<DomainStat>)> = self.domains.iter().collect();
         doms.sort_by(|a, b| b.1.distinct.cmp(&a.1.distinct).then(a.0.cmp(b.0)));
         let domains: Vec<Value> = doms
             .iter()
