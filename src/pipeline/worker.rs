@@ -23,7 +23,15 @@ pub struct Worker {
     pub recycle: Sender<Batch>,
     counters: WorkerCounters,
     interim: Option<Interim>,
+    /// Ended flows and app events not sent yet, and the bytes of their lines.
+    pending: Vec<OutEvent>,
+    pending_bytes: usize,
 }
+
+/// Events gathered before a message goes to the output (also sent at every tick).
+const SEND_EVENTS: usize = 256;
+/// Bytes of app-event lines gathered before a message goes to the output.
+const SEND_BYTES: usize = 128 * 1024;
 
 /// Interim reports: running flows that moved at least `min_bytes` are handed to the
 /// detectors every `every_us` of packet time, so a long transfer is judged while it runs.
@@ -67,6 +75,8 @@ impl Worker {
             recycle,
             counters: WorkerCounters::default(),
             interim: None,
+            pending: Vec::new(),
+            pending_bytes: 0,
         }
     }
 
@@ -94,6 +104,7 @@ impl Worker {
                         app.expire(now);
                     }
                     self.emit_ended();
+                    self.send();
                     self.emit_interim(now);
                 }
                 ToWorker::Finish(reason) => {
@@ -101,6 +112,7 @@ impl Worker {
                         self.emit_ended();
                     }
                     self.emit_ended();
+                    self.send();
                     break;
                 }
             }
@@ -152,17 +164,17 @@ impl Worker {
         }
     }
 
-    /// Hand ended flows (after their app layer finished) and app events to the output,
-    /// as one message per batch: one channel operation instead of one per event. The
-    /// batch's app events go first, as one run of lines, so each flow's events still
-    /// precede its flow record. The output thread outlives the workers; a send error
-    /// means it failed, and the final stats report the events it wrote.
+    /// Gather ended flows (after their app layer finished) and app events for the output:
+    /// a batch's app events go first, as one run of lines, so each flow's events still
+    /// precede its flow record. They are sent once enough have gathered (or at a tick or
+    /// the end, see [`Worker::send`]): one channel operation and wake-up downstream per
+    /// message instead of per batch.
     fn emit_ended(&mut self) {
         let ended = self.table.drain_ended();
-        let mut out = Vec::with_capacity(ended.len() + 1);
+        let at = self.pending.len();
         for (mut flow, reason) in ended {
             let summary = self.app.as_mut().and_then(|app| app.finish(&mut flow));
-            out.push(OutEvent::FlowEnd(EndedFlow {
+            self.pending.push(OutEvent::FlowEnd(EndedFlow {
                 flow,
                 reason,
                 app: summary,
@@ -171,11 +183,21 @@ impl Worker {
             }));
         }
         if let Some(lines) = self.app.as_mut().and_then(AppLayer::take_lines) {
-            out.insert(0, OutEvent::Lines(lines));
+            self.pending_bytes += lines.text.len();
+            self.pending.insert(at, OutEvent::Lines(lines));
         }
-        if !out.is_empty() {
-            let _ = self.out.send(OutMsg(out));
+        if self.pending.len() >= SEND_EVENTS || self.pending_bytes >= SEND_BYTES {
+            self.send();
         }
+    }
+
+    /// Send what [`Worker::emit_ended`] gathered. The output thread outlives the workers;
+    /// a send error means it failed, and the final stats report the events it wrote.
+    fn send(&mut self) {
+        if !self.pending.is_empty() {
+            let _ = self.out.send(OutMsg(std::mem::take(&mut self.pending)));
+        }
+        self.pending_bytes = 0;
     }
 
     fn emit_interim(&mut self, now: u64) {
