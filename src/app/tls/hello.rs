@@ -2,12 +2,15 @@
 //! SSLv2-compatible CLIENT-HELLO (RFC 6101 appendix E.2). Lists are capped so a hostile
 //! hello cannot produce a huge event.
 
-/// Entries kept per list (ciphers, extensions, …); real hellos stay far below.
+/// Entries kept per list (ciphers, extensions, …); real hellos stay far below. A longer
+/// list is clipped, and the JA3/JA4 fingerprints are computed from the entries kept.
 const MAX_LIST: usize = 256;
 /// ALPN protocol names kept.
 const MAX_ALPN: usize = 32;
 
 const EXT_SERVER_NAME: u16 = 0;
+const EXT_SUPPORTED_GROUPS: u16 = 10;
+const EXT_EC_POINT_FORMATS: u16 = 11;
 const EXT_SIG_ALGS: u16 = 13;
 const EXT_ALPN: u16 = 16;
 const EXT_PRE_SHARED_KEY: u16 = 41;
@@ -20,6 +23,7 @@ const HRR_RANDOM: [u8; 32] = [
 ];
 
 /// Reads big-endian fields; every read is bounds-checked.
+#[derive(Clone, Copy)]
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -59,6 +63,10 @@ impl<'a> Reader<'a> {
         }
         v
     }
+
+    fn u8_list(self) -> Vec<u8> {
+        self.0.iter().copied().take(MAX_LIST).collect()
+    }
 }
 
 /// RFC 8701 GREASE values (0x?a?a) are random noise; left out of logged lists.
@@ -74,11 +82,21 @@ pub struct ClientHello {
     pub ciphers: Vec<u16>,
     pub exts: Vec<u16>,
     pub sig_algs: Vec<u16>,
+    /// supported_groups (elliptic curves), GREASE removed: JA3 only.
+    pub groups: Vec<u16>,
+    /// ec_point_formats: JA3 only.
+    pub point_formats: Vec<u8>,
     pub sni: Option<String>,
     pub alpn: Vec<String>,
+    /// First and last byte of the first non-GREASE ALPN value, if not empty: JA4 takes
+    /// its raw bytes, which the lossy strings in `alpn` may not keep.
+    pub alpn_ends: Option<(u8, u8)>,
     pub session_id: Vec<u8>,
     /// Came as an SSLv2-compatible CLIENT-HELLO.
     pub sslv2: bool,
+    /// Every extension parsed to the end of the list: fingerprints are only taken of such
+    /// hellos, since one cut short would give a plausible but wrong value.
+    pub complete: bool,
 }
 
 impl ClientHello {
@@ -103,6 +121,8 @@ pub struct ServerHello {
     /// pre_shared_key accepted: a TLS 1.3 resumption.
     pub psk: bool,
     pub hello_retry: bool,
+    /// Every extension parsed to the end of the list (see [`ClientHello::complete`]).
+    pub complete: bool,
 }
 
 impl ServerHello {
@@ -122,6 +142,21 @@ fn alpn_list(mut r: Reader<'_>) -> Vec<String> {
         }
     }
     out
+}
+
+/// First and last byte of the first ALPN value that is not a GREASE identifier (RFC 8701
+/// §2: the two-byte 0x?A?A values); None if that value is empty or there is none.
+fn alpn_ends(mut r: Reader<'_>) -> Option<(u8, u8)> {
+    let mut list = r.block(2)?;
+    while let Some(Reader(v)) = list.block(1) {
+        if let [a, b] = *v {
+            if is_grease(u16::from_be_bytes([a, b])) {
+                continue;
+            }
+        }
+        return v.first().copied().zip(v.last().copied());
+    }
+    None
 }
 
 fn server_name(mut r: Reader<'_>) -> Option<String> {
@@ -147,8 +182,12 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
     ch.session_id = r.block(1)?.0.to_vec();
     ch.ciphers = r.block(2)?.u16_list();
     r.block(1)?; // compression methods
-    let Some(mut exts) = r.block(2) else {
+    if r.0.is_empty() {
+        ch.complete = true;
         return Some(ch); // SSLv3-style hello without extensions
+    }
+    let Some(mut exts) = r.block(2) else {
+        return Some(ch); // not an extension block: logged, not fingerprinted
     };
     while let (Some(t), Some(mut data)) = (exts.u16(), exts.block(2)) {
         if !is_grease(t) && ch.exts.len() < MAX_LIST {
@@ -156,7 +195,16 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
         }
         match t {
             EXT_SERVER_NAME => ch.sni = server_name(data),
-            EXT_ALPN => ch.alpn = alpn_list(data),
+            EXT_ALPN => {
+                ch.alpn = alpn_list(data);
+                ch.alpn_ends = alpn_ends(data);
+            }
+            EXT_SUPPORTED_GROUPS => {
+                ch.groups = data.block(2).map(Reader::u16_list).unwrap_or_default();
+            }
+            EXT_EC_POINT_FORMATS => {
+                ch.point_formats = data.block(1).map(Reader::u8_list).unwrap_or_default();
+            }
             EXT_SIG_ALGS => ch.sig_algs = data.block(2).map(Reader::u16_list).unwrap_or_default(),
             EXT_SUPPORTED_VERSIONS => {
                 ch.versions = data.block(1).map(Reader::u16_list).unwrap_or_default();
@@ -164,6 +212,7 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
             _ => {}
         }
     }
+    ch.complete = exts.0.is_empty();
     Some(ch)
 }
 
@@ -178,6 +227,10 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
     sh.session_id = r.block(1)?.0.to_vec();
     sh.cipher = r.u16()?;
     r.u8()?; // compression method
+    if r.0.is_empty() {
+        sh.complete = true;
+        return Some(sh);
+    }
     let Some(mut exts) = r.block(2) else {
         return Some(sh);
     };
@@ -192,6 +245,7 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
             _ => {}
         }
     }
+    sh.complete = exts.0.is_empty();
     Some(sh)
 }
 

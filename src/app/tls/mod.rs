@@ -1,7 +1,9 @@
 //! TLS: ClientHello (SNI, ALPN, offered versions, ciphers) and ServerHello (negotiated
-//! version, cipher) in one `tls` event per flow, with application-data bytes per direction.
-//! Certificates are not parsed: after the hellos only record headers are read.
+//! version, cipher), with their JA3/JA3S/JA4 fingerprints, in one `tls` event per flow, with
+//! application-data bytes per direction. Certificates are not parsed: after the hellos only
+//! record headers are read.
 
+mod fingerprint;
 mod hello;
 mod parser;
 

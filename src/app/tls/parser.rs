@@ -2,6 +2,7 @@
 //! is parsed; after that, and for every application-data record, only the 5-byte headers are
 //! read and the bodies counted, never buffered.
 
+use super::fingerprint::{self, Ja3};
 use super::hello::{self, ClientHello, ServerHello};
 use crate::app::{AppEvent, Cx, Direction, Parser};
 use serde_json::{json, Map, Value};
@@ -217,6 +218,12 @@ impl TlsParser {
                 }
             }
             tls.insert("client_handshake".into(), Value::Object(hs));
+            if let Some(j) = fingerprint::ja3(c) {
+                tls.insert("ja3".into(), ja3_json(j));
+            }
+            if let Some(j) = fingerprint::ja4(c) {
+                tls.insert("ja4".into(), j.into());
+            }
             if !c.versions.is_empty() {
                 let names: Vec<String> =
                     c.versions.iter().map(|&v| hello::version_name(v)).collect();
@@ -237,6 +244,9 @@ impl TlsParser {
                 hs.insert("exts".into(), s.exts.clone().into());
             }
             tls.insert("server_handshake".into(), Value::Object(hs));
+            if let Some(j) = fingerprint::ja3s(s) {
+                tls.insert("ja3s".into(), ja3_json(j));
+            }
         }
         if c.is_none() && s.is_none() {
             exfil["no_hello"] = true.into();
@@ -247,6 +257,10 @@ impl TlsParser {
         let ev = AppEvent::new(self.ts_us.unwrap_or_default(), "tls", Value::Object(tls));
         Some(ev.with_exfil(exfil))
     }
+}
+
+fn ja3_json(j: Ja3) -> Value {
+    json!({"hash": j.hash, "string": j.string})
 }
 
 impl Parser for TlsParser {

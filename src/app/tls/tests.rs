@@ -297,6 +297,257 @@ fn nothing_seen_no_event() {
     assert!(harness().finish().is_empty());
 }
 
+// ---- fingerprints ----
+// Expected JA3/JA3S/JA4 values of the captured hellos come from a separate Python script
+// (hashlib over fields read straight from the bytes); the built hellos below use the
+// JA4 spec's worked example, whose hashes the spec publishes.
+
+/// A ClientHello record: legacy version TLS 1.2, zero random, no session id, null
+/// compression, the extensions as given (type, data).
+fn client_hello(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut h = vec![3, 3];
+    h.extend([0; 32]);
+    h.push(0);
+    h.extend(list16(ciphers));
+    h.extend([1, 0]);
+    let mut e = Vec::new();
+    for (t, d) in exts {
+        e.extend(t.to_be_bytes());
+        e.extend(be16(d.len()));
+        e.extend(d);
+    }
+    h.extend(be16(e.len()));
+    h.extend(e);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend(be16(h.len() + 4));
+    rec.extend([1, 0]);
+    rec.extend(be16(h.len()));
+    rec.extend(h);
+    rec
+}
+
+fn be16(n: usize) -> [u8; 2] {
+    u16::try_from(n).unwrap().to_be_bytes()
+}
+
+/// u16 values behind a 2-byte length.
+fn list16(v: &[u16]) -> Vec<u8> {
+    let mut out = be16(v.len() * 2).to_vec();
+    for x in v {
+        out.extend(x.to_be_bytes());
+    }
+    out
+}
+
+fn alpn_ext(names: &[&[u8]]) -> Vec<u8> {
+    let mut l = Vec::new();
+    for n in names {
+        l.push(u8::try_from(n.len()).unwrap());
+        l.extend(*n);
+    }
+    let mut out = be16(l.len()).to_vec();
+    out.extend(l);
+    out
+}
+
+/// The JA4 spec's example hello (ciphers, extensions and signature algorithms in its
+/// order), with GREASE values in every list if `grease`.
+fn spec_hello(grease: bool, sig_algs: &[u16]) -> Vec<u8> {
+    let g = |v: u16| if grease { vec![v] } else { vec![] };
+    let ciphers = [
+        g(0x0a0a),
+        vec![
+            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+            0x009c, 0x009d, 0x002f, 0x0035,
+        ],
+    ]
+    .concat();
+    let sni = [&[0, 14, 0, 0, 11][..], b"example.com"].concat();
+    let versions = [g(0x3a3a), vec![0x0304, 0x0303]].concat();
+    let mut sv = vec![u8::try_from(versions.len() * 2).unwrap()];
+    sv.extend(versions.iter().flat_map(|v| v.to_be_bytes()));
+    let sigs = [g(0x4a4a), sig_algs.to_vec()].concat();
+    let groups = [g(0x2a2a), vec![0x001d, 0x0017, 0x0018]].concat();
+    let mut exts: Vec<(u16, Vec<u8>)> = g(0x1a1a).into_iter().map(|t| (t, vec![])).collect();
+    for t in [
+        0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
+        0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+    ] {
+        let data = match t {
+            0x0000 => sni.clone(),
+            0x0010 => alpn_ext(&[b"h2", b"http/1.1"]),
+            0x000d => list16(&sigs),
+            0x002b => sv.clone(),
+            0x000a => list16(&groups),
+            0x000b => vec![1, 0],
+            _ => vec![],
+        };
+        exts.push((t, data));
+    }
+    exts.extend(g(0xfafa).into_iter().map(|t| (t, vec![0])));
+    client_hello(&ciphers, &exts)
+}
+
+const SPEC_SIG_ALGS: &[u16] = &[
+    0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+];
+
+/// The `tls` object of a flow with only this client stream.
+fn client_only(c2s: &[u8]) -> Value {
+    let mut h = harness();
+    h.data(ToServer, c2s);
+    tls(&h.finish().remove(0)).clone()
+}
+
+#[test]
+fn ja3_and_ja3s_of_captured_hellos() {
+    let e = run(TLS13);
+    assert_eq!(
+        tls(&e)["ja3"],
+        json!({
+            "string": "771,4866-4867-4865-49196-49200-49195-49199-52393-52392-49188-49192-\
+                       49187-49191-159-158-107-103-255,0-11-10-35-16-22-23-13-43-45-51-21,\
+                       29-23-30-25-24-256-257-258-259-260,0-1-2",
+            "hash": "304734bb1c086c3453b387400cf83f11"})
+    );
+    assert_eq!(
+        tls(&e)["ja3s"],
+        json!({"string": "771,4866,43-51", "hash": "15af977ce25de452b96affa2addb1036"})
+    );
+    let e = run(STARTTLS);
+    assert_eq!(
+        tls(&e)["ja3"]["hash"],
+        "13020a4ccb11b2d3c9c0e6c285c3c415",
+        "{}",
+        tls(&e)["ja3"]["string"]
+    );
+    assert!(tls(&e)["ja3"]["string"]
+        .as_str()
+        .unwrap()
+        .ends_with(",11-10-35-13-15-21,14-13-25-11-12-24-9-10-22-23-8-6-7-20-21-4-5-18-19-1-2-3-15-16-17,0-1-2"));
+    assert_eq!(
+        tls(&e)["ja3s"],
+        json!({"string": "771,49199,65281-11-35", "hash": "ccc514751b175866924439bdbb5bba34"})
+    );
+    let e = run(TLS12);
+    assert_eq!(tls(&e)["ja3"]["hash"], "104774240db569f8f87b1a28206b25e5");
+    assert_eq!(
+        tls(&e)["ja3s"],
+        json!({"string": "771,49196,65281-11-35-16-23", "hash": "e195432758194ce2d482396b82e0d48e"})
+    );
+}
+
+#[test]
+fn ja4_of_captured_hellos() {
+    // SNI files.example.org, ALPN h2 first, supported_versions 1.3 and 1.2.
+    assert_eq!(
+        tls(&run(TLS13))["ja4"],
+        "t13d1812h2_85036bcba153_d41ae481755e"
+    );
+    // ALPN http/1.1 only, no supported_versions.
+    assert_eq!(
+        tls(&run(TLS12))["ja4"],
+        "t12d1508h1_d68b136fe8d9_e7e480e5a997"
+    );
+    // No SNI, no ALPN.
+    assert_eq!(
+        tls(&run(STARTTLS))["ja4"],
+        "t12i800600_15c493246000_4446390ac224"
+    );
+    assert_eq!(
+        tls(&run(SSLH))["ja4"],
+        "t12i550500_3970cc3bc6d2_31498302a1f1"
+    );
+}
+
+#[test]
+fn ja4_spec_example_and_grease_removal() {
+    let plain = client_only(&spec_hello(false, SPEC_SIG_ALGS));
+    assert_eq!(plain["ja4"], "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    assert_eq!(
+        plain["ja3"],
+        json!({
+            "string": "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-\
+                       156-157-47-53,27-0-51-16-17513-23-45-13-5-35-18-43-65281-11-10-21,\
+                       29-23-24,0",
+            "hash": "c000e2caf3a25423f9de6c8a4b12a975"})
+    );
+    let greased = client_only(&spec_hello(true, SPEC_SIG_ALGS));
+    assert_eq!(greased["ja4"], plain["ja4"]);
+    assert_eq!(greased["ja3"], plain["ja3"]);
+    // No signature algorithms: the extension list is hashed without a trailing `_`.
+    let no_sigs = client_only(&spec_hello(true, &[]));
+    assert_eq!(no_sigs["ja4"], "t13d1516h2_8daaf6152771_6d807ffa2a79");
+}
+
+#[test]
+fn ja4_alpn_characters() {
+    for (first, code) in [
+        (&b"h2"[..], "h2"),
+        (b"http/1.1", "h1"),
+        (b"h", "hh"),
+        (b"", "00"),
+        (&[0xab], "ab"),
+        (&[0xab, 0xcd], "ad"),
+        (&[0x30, 0xab], "3b"),
+        (&[0x30, 0x31, 0xab, 0xcd], "3d"),
+        (&[0x30, 0xab, 0xcd, 0x31], "01"),
+        (&[0x0a, 0x0a], "h2"), // a GREASE value is skipped
+    ] {
+        let hello = client_hello(&[0x1301], &[(0x0010, alpn_ext(&[first, b"h2"]))]);
+        let ja4 = client_only(&hello)["ja4"].as_str().unwrap().to_string();
+        assert_eq!(&ja4[..10], format!("t12i0101{code}"), "{first:02x?}");
+        // Only ALPN: nothing left to hash in the extension part.
+        assert!(ja4.ends_with("_000000000000"), "{ja4}");
+    }
+}
+
+#[test]
+fn ja4_empty_lists_and_counts_capped_at_99() {
+    let t = client_only(&client_hello(&[], &[]));
+    assert_eq!(t["ja4"], "t12i000000_000000000000_000000000000");
+    assert_eq!(t["ja3"]["string"], "771,,,,");
+    let many: Vec<u16> = (1..=120).collect();
+    let exts: Vec<(u16, Vec<u8>)> = (0x100..0x100 + 120).map(|t| (t, vec![])).collect();
+    let ja4 = client_only(&client_hello(&many, &exts))["ja4"].clone();
+    assert_eq!(&ja4.as_str().unwrap()[..10], "t12i999900");
+}
+
+#[test]
+fn no_fingerprint_of_broken_or_sslv2_hellos() {
+    // An extension length running past the end of the extension block.
+    let mut c2s = TLS13.0.to_vec();
+    assert_eq!(&c2s[0x76..0x7a], &[0, 0, 0, 0x16]); // SNI, its length
+    c2s[0x78] = 0x02; // 512 bytes, more than the whole block
+    let t = client_only(&c2s);
+    assert!(t.get("client_handshake").is_some());
+    assert!(t.get("ja3").is_none() && t.get("ja4").is_none(), "{t}");
+    // A hello cut short never parses at all.
+    let t = client_only(&TLS13.0[..200]);
+    assert!(t.get("ja3").is_none() && t.get("ja4").is_none(), "{t}");
+    // Garbage where the extension block should be.
+    let mut garbage = client_hello(&[0x1301], &[]);
+    garbage.truncate(garbage.len() - 2);
+    garbage.push(0x07);
+    garbage[4] -= 1;
+    garbage[8] -= 1;
+    let t = client_only(&garbage);
+    assert_eq!(t["client_handshake"]["ciphers"], json!([0x1301]));
+    assert!(t.get("ja3").is_none() && t.get("ja4").is_none(), "{t}");
+    let t = client_only(SSLV2_HELLO);
+    assert!(t.get("ja3").is_none() && t.get("ja4").is_none(), "{t}");
+    // A ServerHello whose extension block is cut: no JA3S.
+    let mut s2c = TLS13.1[..0x7f].to_vec();
+    s2c[4] -= 1;
+    s2c[8] -= 1;
+    s2c.truncate(0x7e);
+    let mut h = harness();
+    h.data(ToServer, TLS13.0).data(ToClient, &s2c);
+    let e = h.finish().remove(0);
+    assert!(tls(&e).get("server_handshake").is_some());
+    assert!(tls(&e).get("ja3s").is_none());
+}
+
 // ---- robustness ----
 
 #[test]
@@ -329,6 +580,31 @@ proptest! {
             last = c;
         }
         h.finish();
+    }
+
+    #[test]
+    fn fingerprints_of_arbitrary_hellos_never_panic(
+        data in proptest::collection::vec(any::<u8>(), 0..1024),
+    ) {
+        if let Some(c) = hello::client_hello(&data) {
+            let _ = fingerprint::ja3(&c);
+            let _ = fingerprint::ja4(&c);
+        }
+        if let Some(s) = hello::server_hello(&data) {
+            let _ = fingerprint::ja3s(&s);
+        }
+    }
+
+    #[test]
+    fn fingerprints_of_well_formed_random_hellos(
+        ciphers in proptest::collection::vec(any::<u16>(), 0..300),
+        exts in proptest::collection::vec(
+            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..12)), 0..300),
+    ) {
+        let t = client_only(&client_hello(&ciphers, &exts));
+        let ja4 = t["ja4"].as_str().unwrap();
+        prop_assert_eq!(ja4.len(), 36, "{}", ja4);
+        prop_assert_eq!(t["ja3"]["hash"].as_str().unwrap().len(), 32);
     }
 
     #[test]
