@@ -1,6 +1,7 @@
 //! Test streams in `testdata/` (each direction's reassembled TCP payload):
 //! - `tls13.*`, `tls12.*`: OpenSSL 3.0 client and server (Python `ssl`, memory BIOs), SNI
-//!   files.example.org, client ALPN h2 + http/1.1, then 1000 bytes up and 300 down.
+//!   files.example.org, client ALPN h2 + http/1.1 (`tls12`: http/1.1 only), then 1000
+//!   bytes up and 300 down.
 //! - `starttls.*`: Gmail SMTP after STARTTLS (zeek `tls_smtp-starttls.pcap`), TLS 1.2, no SNI.
 //! - `sslh1.*`: TLS 1.2 through the sslh multiplexer (zeek `ssl-and-ssh-using-sslh.pcap`).
 //! - `smtps.*`: a ClientHello answered by a plain-text SMTP banner (nDPI `smtps.pcapng`).
