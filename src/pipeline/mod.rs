@@ -47,6 +47,9 @@ pub struct Summary {
     pub capture_error: Option<String>,
 }
 
+/// Messages queued between two stages after the workers.
+const QUEUE_MSGS: usize = 64;
+
 /// Per-flow memory of the table, used to turn `flow.memcap_mb` into a flow cap.
 pub fn flow_footprint() -> usize {
     std::mem::size_of::<Option<Flow>>() + 8
@@ -85,9 +88,9 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
         stats.clone(),
     )?;
     let engine = detection(cfg, &ports, endpoint.is_some())?;
-    // Messages are batches (up to a worker batch's events, or 64 flushed flows): 256 of
-    // them bound what waits for the output thread to a few MB.
-    let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(256);
+    // Messages carry up to ~256 events (see the worker's send thresholds): QUEUE_MSGS of
+    // them bound what waits between two stages to a few MB.
+    let (out_tx, out_rx) = crossbeam_channel::bounded::<OutMsg>(QUEUE_MSGS);
     let output = OutputThread {
         writer,
         stats: stats.clone(),
@@ -99,7 +102,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     };
     let out_handle = spawn("output", move || output.run(out_rx))?;
     // Workers feed the detection stage, which feeds the output.
-    let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(256);
+    let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(QUEUE_MSGS);
     let detect = DetectStage::new(
         engine,
         stats.clone(),
@@ -110,7 +113,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     // every flow is judged with its process already joined.
     let (det_tx, ep_handle) = match endpoint {
         Some(st) => {
-            let (tx, rx) = crossbeam_channel::bounded::<OutMsg>(256);
+            let (tx, rx) = crossbeam_channel::bounded::<OutMsg>(QUEUE_MSGS);
             (tx, Some(spawn("endpoint", move || st.run(rx, det_tx))?))
         }
         None => (det_tx, None),
