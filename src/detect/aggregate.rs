@@ -119,6 +119,7 @@ mod tests {
             app: AppSummary::default(),
             ended: true,
             process: None,
+            taken_at_us: 0,
         };
         Alert::new(&AN0030_RATIO, &rec, String::new())
     }

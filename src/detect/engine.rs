@@ -473,6 +473,7 @@ mod tests {
                 ..AppSummary::default()
             },
             ended,
+            taken_at_us: 0,
             process: None,
         }
     }

@@ -16,6 +16,7 @@ mod an1173;
 pub mod baseline;
 pub mod config;
 pub mod engine;
+pub mod merge;
 pub mod policy;
 pub mod record;
 pub mod view;
@@ -35,14 +36,24 @@ pub struct DetectStage {
     engine: Option<Engine>,
     stats: Arc<StatsHub>,
     save_every: Duration,
+    merge: merge::Merge,
 }
 
 impl DetectStage {
-    pub fn new(engine: Option<Engine>, stats: Arc<StatsHub>, save_every: Duration) -> DetectStage {
+    /// `workers`: how many workers feed it (their streams are merged, see [`merge`]),
+    /// pacing their end-of-input flush through `gate`.
+    pub fn new(
+        engine: Option<Engine>,
+        stats: Arc<StatsHub>,
+        save_every: Duration,
+        workers: usize,
+        gate: Arc<merge::FlushGate>,
+    ) -> DetectStage {
         DetectStage {
             engine,
             stats,
             save_every,
+            merge: merge::Merge::new(workers, gate),
         }
     }
 
@@ -52,14 +63,16 @@ impl DetectStage {
         let mut next_save = Instant::now() + self.save_every;
         loop {
             match rx.recv_timeout(next_save.saturating_duration_since(Instant::now())) {
-                Ok(OutMsg(mut events)) => {
-                    self.handle(&mut events);
-                    if !events.is_empty() {
-                        let _ = tx.send(OutMsg(events));
-                    }
+                Ok(OutMsg(events)) => {
+                    let events = self.merge.add(events);
+                    self.pass(events, &tx);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    let events = self.merge.drain();
+                    self.pass(events, &tx);
+                    break;
+                }
             }
             if Instant::now() >= next_save {
                 next_save = Instant::now() + self.save_every;
@@ -85,6 +98,14 @@ impl DetectStage {
         self.publish();
     }
 
+    /// Judge events in the order given and send them on with their alerts.
+    fn pass(&mut self, mut events: Vec<OutEvent>, tx: &Sender<OutMsg>) {
+        self.handle(&mut events);
+        if !events.is_empty() {
+            let _ = tx.send(OutMsg(events));
+        }
+    }
+
     fn handle(&mut self, events: &mut Vec<OutEvent>) {
         let Some(engine) = self.engine.as_mut() else {
             events.retain(|e| !matches!(e, OutEvent::Interim(_)));
@@ -108,7 +129,7 @@ impl DetectStage {
                     e.app = had_app.then_some(rec.app);
                 }
                 OutEvent::Interim(rec) => engine.judge(rec, &mut alerts),
-                OutEvent::Lines(_) | OutEvent::Alert(_) => {}
+                OutEvent::Lines(_) | OutEvent::Alert(_) | OutEvent::Mark(_) => {}
             }
         }
         events.retain(|e| !matches!(e, OutEvent::Interim(_)));

@@ -29,6 +29,8 @@ pub struct FlowRecord {
     pub ended: bool,
     /// The process that opened the flow, from endpoint telemetry.
     pub process: Option<Arc<Process>>,
+    /// Interim records: the tick of packet time they were taken at.
+    pub taken_at_us: u64,
 }
 
 impl FlowRecord {
@@ -50,6 +52,7 @@ impl FlowRecord {
             app,
             ended,
             process: None,
+            taken_at_us: 0,
         }
     }
 

@@ -594,6 +594,7 @@ mod tests {
             app: None,
             process: None,
             alerted: false,
+            ended_at_us: 0,
         })
     }
 

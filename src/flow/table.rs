@@ -59,8 +59,10 @@ pub struct FlowTable {
     /// Worker clock: the latest packet or tick time seen, never moving backwards.
     now_us: u64,
     stats: FlowTableStats,
-    /// Flows that ended since the caller last drained them.
-    ended: Vec<(Flow, EndReason)>,
+    /// Flows that ended since the caller last drained them, with the table's clock then.
+    ended: Vec<(Flow, EndReason, u64)>,
+    /// At the end of input: the slots still to flush, last flow id first.
+    flushing: Option<Vec<u32>>,
 }
 
 fn list_of(proto: u8, state: FlowState) -> u8 {
@@ -86,6 +88,7 @@ impl FlowTable {
             now_us: 0,
             stats: FlowTableStats::default(),
             ended: Vec::new(),
+            flushing: None,
         }
     }
 
@@ -247,17 +250,37 @@ impl FlowTable {
     /// End up to `max` flows (shutdown or end of input); true while flows remain. Done in
     /// chunks so the caller can hand each chunk on instead of holding every flow twice.
     pub fn flush(&mut self, reason: EndReason, max: usize) -> bool {
-        let mut n = 0;
-        for l in 0..LISTS {
-            while self.lists[l].head != NIL {
-                if n == max {
-                    return true;
-                }
-                self.end(self.lists[l].head, reason);
-                n += 1;
+        // In flow id order, so that what the workers flush merges into one order that
+        // does not depend on which worker held which flow (see `detect::merge`).
+        let slab = &self.slab;
+        let order = self.flushing.get_or_insert_with(|| {
+            let mut live: Vec<u32> = (0..slab.len() as u32)
+                .filter(|&i| slab[i as usize].is_some())
+                .collect();
+            live.sort_unstable_by_key(|&i| {
+                std::cmp::Reverse(slab[i as usize].as_ref().map_or(0, |f| f.flow_id))
+            });
+            live
+        });
+        let take: Vec<u32> = (0..max).map_while(|_| order.pop()).collect();
+        let more = !order.is_empty();
+        for slot in take {
+            if self.slab[slot as usize].is_some() {
+                self.end(slot, reason);
             }
         }
-        false
+        more
+    }
+
+    /// The flow id the next [`FlowTable::flush`] starts with, if flushing has begun.
+    pub fn next_flush(&self) -> Option<u64> {
+        let slot = *self.flushing.as_ref()?.last()?;
+        self.slab.get(slot as usize)?.as_ref().map(|f| f.flow_id)
+    }
+
+    /// The table's clock: flows ending from now on end at this time or later.
+    pub fn clock(&self) -> u64 {
+        self.now_us
     }
 
     fn end(&mut self, slot: u32, reason: EndReason) {
@@ -271,11 +294,11 @@ impl FlowTable {
         self.stats.active -= 1;
         self.stats.ended[reason as usize] += 1;
         self.stats.ended_state[flow.state as usize] += 1;
-        self.ended.push((flow, reason));
+        self.ended.push((flow, reason, self.now_us));
     }
 
     /// Take the flows that ended since the last call.
-    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (Flow, EndReason)> {
+    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (Flow, EndReason, u64)> {
         self.ended.drain(..)
     }
 
@@ -399,7 +422,7 @@ mod tests {
         t.expire(s + 20_000_000);
         let ended: Vec<_> = t.drain_ended().collect();
         assert_eq!(ended.len(), 1);
-        let (f, r) = &ended[0];
+        let (f, r, _) = &ended[0];
         assert_eq!(*r, EndReason::TcpClose);
         assert_eq!(f.state, FlowState::Closed);
         assert_eq!(f.counters[0].pkts, 4);
@@ -415,7 +438,7 @@ mod tests {
         let mut t = FlowTable::new(cfg(0));
         t.packet(&tcp(S, C, 80, 40000, TCP_SYN | TCP_ACK, 0), 1, 74, 1);
         t.flush(EndReason::EndOfInput, usize::MAX);
-        let (f, _) = t.drain_ended().next().unwrap();
+        let (f, _, _) = t.drain_ended().next().unwrap();
         assert_eq!(f.client(), (&addr_from_v4(C), 40000));
         assert_eq!(f.counters[1].pkts, 1);
     }
@@ -425,7 +448,7 @@ mod tests {
         let mut t = FlowTable::new(cfg(0));
         t.packet(&tcp(S, C, 443, 50000, TCP_ACK, 10), 1, 80, 1);
         t.flush(EndReason::Shutdown, usize::MAX);
-        let (f, _) = t.drain_ended().next().unwrap();
+        let (f, _, _) = t.drain_ended().next().unwrap();
         assert_eq!(f.server(), (&addr_from_v4(S), 443));
     }
 

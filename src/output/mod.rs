@@ -29,6 +29,27 @@ pub enum OutEvent {
     /// Application-layer events, already EVE lines (made on the worker).
     Lines(Lines),
     Alert(Box<Alert>),
+    /// Ends a worker's message: how far its records have got (see [`Mark`]).
+    Mark(Mark),
+}
+
+/// A worker's promise that every record it sends later has an [`order_key`] at least
+/// `until`: the detection stage judges records once every worker has passed them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub worker: usize,
+    pub until: (u64, u64),
+}
+
+/// Where a flow record stands in the one order the detectors judge in: the worker clock
+/// when the flow ended (or, for a running flow's interim record, the tick it was taken
+/// at; for flows flushed at the end of input, after everything else), then the flow id.
+pub fn order_key(e: &OutEvent) -> Option<(u64, u64)> {
+    match e {
+        OutEvent::FlowEnd(f) => Some((f.ended_at_us, f.flow.flow_id)),
+        OutEvent::Interim(r) => Some((r.taken_at_us, r.flow_id)),
+        _ => None,
+    }
 }
 
 /// EVE lines, each ending in a newline, and how many there are.
@@ -70,6 +91,8 @@ pub struct EndedFlow {
     pub process: Option<Arc<Process>>,
     /// An alert was raised on this flow.
     pub alerted: bool,
+    /// The worker's clock when the flow ended (`u64::MAX`: flushed at the end).
+    pub ended_at_us: u64,
 }
 
 /// What a worker sends the output thread: the events of one batch, in order.
@@ -127,7 +150,7 @@ impl OutputThread {
                                 self.write_lines(l, &mut first_error);
                             }
                             // The detection stage consumes these.
-                            OutEvent::Interim(_) => {}
+                            OutEvent::Interim(_) | OutEvent::Mark(_) => {}
                         }
                     }
                     self.write_lines(&run, &mut first_error);

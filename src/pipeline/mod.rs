@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::decode::Defragmenter;
 use crate::detect::baseline::Baseline;
 use crate::detect::engine::Engine;
+use crate::detect::merge::FlushGate;
 use crate::detect::DetectStage;
 use crate::endpoint::EndpointStage;
 use crate::flow::table::{FlowTable, TableConfig};
@@ -103,10 +104,13 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
     let out_handle = spawn("output", move || output.run(out_rx))?;
     // Workers feed the detection stage, which feeds the output.
     let (det_tx, det_rx) = crossbeam_channel::bounded::<OutMsg>(QUEUE_MSGS);
+    let gate = Arc::new(FlushGate::default());
     let detect = DetectStage::new(
         engine,
         stats.clone(),
         Duration::from_secs(cfg.detect.baseline.save_interval_secs.max(1)),
+        workers_n,
+        gate.clone(),
     );
     let det_handle = spawn("detect", move || detect.run(det_rx, out_tx))?;
     // With endpoint telemetry, its stage sits between the workers and the detectors, so
@@ -150,6 +154,7 @@ pub fn run(cfg: &Config, ctl: &Control) -> Result<Summary, String> {
             det_tx.clone(),
             recycle_tx.clone(),
         )
+        .with_flush_gate(gate.clone())
         .with_interim(cfg.detect.enabled.then(|| {
             Interim::new(
                 cfg.detect.interim_secs.max(1) * 1_000_000,

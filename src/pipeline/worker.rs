@@ -4,10 +4,11 @@
 use super::batch::{Batch, PacketDesc, ToWorker};
 use crate::app::session::AppLayer;
 use crate::decode::{decode_transport, Decoded, Defragmenter};
+use crate::detect::merge::FlushGate;
 use crate::detect::FlowRecord;
 use crate::flow::table::FlowTable;
 use crate::flow::FlowState;
-use crate::output::{EndedFlow, OutEvent, OutMsg};
+use crate::output::{EndedFlow, Mark, OutEvent, OutMsg};
 use crate::stats::{lock, StatsHub, WorkerCounters};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct Worker {
     /// Ended flows and app events not sent yet, and the bytes of their lines.
     pending: Vec<OutEvent>,
     pending_bytes: usize,
+    /// Flushing every flow at the end of input or shutdown.
+    finishing: bool,
+    flush_gate: Option<Arc<FlushGate>>,
 }
 
 /// Events gathered before a message goes to the output (also sent at every tick).
@@ -77,7 +81,15 @@ impl Worker {
             interim: None,
             pending: Vec::new(),
             pending_bytes: 0,
+            finishing: false,
+            flush_gate: None,
         }
+    }
+
+    /// Pace the end-of-input flush to the detection stage's merge (see [`FlushGate`]).
+    pub fn with_flush_gate(mut self, gate: Arc<FlushGate>) -> Worker {
+        self.flush_gate = Some(gate);
+        self
     }
 
     /// Report running flows to the detectors (see [`Interim`]).
@@ -104,15 +116,21 @@ impl Worker {
                         app.expire(now);
                     }
                     self.emit_ended();
-                    self.send();
                     self.emit_interim(now);
+                    self.send(true);
                 }
                 ToWorker::Finish(reason) => {
+                    self.emit_ended();
+                    self.send(true);
+                    self.finishing = true;
                     while self.table.flush(reason, 64) {
                         self.emit_ended();
+                        if let Some(g) = &self.flush_gate {
+                            g.wait_turn(self.id);
+                        }
                     }
                     self.emit_ended();
-                    self.send();
+                    self.send(true);
                     break;
                 }
             }
@@ -172,7 +190,8 @@ impl Worker {
     fn emit_ended(&mut self) {
         let ended = self.table.drain_ended();
         let at = self.pending.len();
-        for (mut flow, reason) in ended {
+        let flushing = self.finishing;
+        for (mut flow, reason, clock) in ended {
             let summary = self.app.as_mut().and_then(|app| app.finish(&mut flow));
             self.pending.push(OutEvent::FlowEnd(EndedFlow {
                 flow,
@@ -180,6 +199,7 @@ impl Worker {
                 app: summary,
                 process: None,
                 alerted: false,
+                ended_at_us: if flushing { u64::MAX } else { clock },
             }));
         }
         if let Some(lines) = self.app.as_mut().and_then(AppLayer::take_lines) {
@@ -187,16 +207,28 @@ impl Worker {
             self.pending.insert(at, OutEvent::Lines(lines));
         }
         if self.pending.len() >= SEND_EVENTS || self.pending_bytes >= SEND_BYTES {
-            self.send();
+            self.send(false);
         }
     }
 
-    /// Send what [`Worker::emit_ended`] gathered. The output thread outlives the workers;
-    /// a send error means it failed, and the final stats report the events it wrote.
-    fn send(&mut self) {
-        if !self.pending.is_empty() {
-            let _ = self.out.send(OutMsg(std::mem::take(&mut self.pending)));
+    /// Send what [`Worker::emit_ended`] gathered, with a [`Mark`] of how far this worker
+    /// has got; `always` at ticks and the end, so that the mark moves on even when nothing
+    /// ended. The output thread outlives the workers; a send error means it failed, and the
+    /// final stats report the events it wrote.
+    fn send(&mut self, always: bool) {
+        if self.pending.is_empty() && !always {
+            return;
         }
+        let until = if self.finishing {
+            (u64::MAX, self.table.next_flush().unwrap_or(u64::MAX))
+        } else {
+            (self.table.clock(), 0)
+        };
+        self.pending.push(OutEvent::Mark(Mark {
+            worker: self.id,
+            until,
+        }));
+        let _ = self.out.send(OutMsg(std::mem::take(&mut self.pending)));
         self.pending_bytes = 0;
     }
 
@@ -213,22 +245,17 @@ impl Worker {
         let (since, min) = (it.since_us, it.min_bytes);
         (it.since_us, it.next_us) = (now, now + it.every_us);
         let app = self.app.as_ref();
-        let out: Vec<OutEvent> = self
+        let running = self
             .table
             .live()
             .filter(|f| f.last_us >= since && f.counters[0].bytes + f.counters[1].bytes >= min)
             .map(|f| {
                 let summary = app.and_then(|a| a.peek(f));
-                OutEvent::Interim(Box::new(FlowRecord::new(
-                    f,
-                    summary.unwrap_or_default(),
-                    false,
-                )))
-            })
-            .collect();
-        if !out.is_empty() {
-            let _ = self.out.send(OutMsg(out));
-        }
+                let mut r = FlowRecord::new(f, summary.unwrap_or_default(), false);
+                r.taken_at_us = now;
+                OutEvent::Interim(Box::new(r))
+            });
+        self.pending.extend(running);
     }
 
     fn publish(&mut self) {
