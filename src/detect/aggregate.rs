@@ -103,24 +103,9 @@ mod tests {
     use super::super::alert::AN0030_RATIO;
     use super::super::record::FlowRecord;
     use super::*;
-    use crate::app::session::AppSummary;
 
     fn alert(ts_s: u64, flow_id: u64) -> Alert {
-        let rec = FlowRecord {
-            flow_id,
-            proto: 6,
-            client: ([0; 16], 1),
-            server: ([0; 16], 2),
-            first_us: ts_s * 1_000_000,
-            last_us: ts_s * 1_000_000,
-            pkts: [0; 2],
-            bytes: [0; 2],
-            payload: [0; 2],
-            app: AppSummary::default(),
-            ended: true,
-            process: None,
-            taken_at_us: 0,
-        };
+        let rec = FlowRecord::bare(flow_id, ts_s * 1_000_000);
         Alert::new(&AN0030_RATIO, &rec, String::new())
     }
 

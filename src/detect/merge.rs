@@ -108,21 +108,10 @@ mod tests {
     use crate::output::Mark;
 
     fn interim(at: u64, id: u64) -> OutEvent {
-        OutEvent::Interim(Box::new(FlowRecord {
-            flow_id: id,
-            proto: 6,
-            client: ([0; 16], 1),
-            server: ([0; 16], 2),
-            first_us: 0,
-            last_us: at,
-            pkts: [0; 2],
-            bytes: [0; 2],
-            payload: [0; 2],
-            app: Default::default(),
-            ended: false,
-            process: None,
-            taken_at_us: at,
-        }))
+        let mut r = FlowRecord::bare(id, at);
+        r.ended = false;
+        r.taken_at_us = at;
+        OutEvent::Interim(Box::new(r))
     }
 
     fn mark(worker: usize, until: (u64, u64)) -> OutEvent {

@@ -64,4 +64,24 @@ impl FlowRecord {
     pub fn duration_us(&self) -> u64 {
         self.last_us.saturating_sub(self.first_us)
     }
+
+    /// A bare TCP record of flow `flow_id` that started and ended at `at_us`.
+    #[cfg(test)]
+    pub fn bare(flow_id: u64, at_us: u64) -> FlowRecord {
+        FlowRecord {
+            flow_id,
+            proto: 6,
+            client: ([0; 16], 1),
+            server: ([0; 16], 2),
+            first_us: at_us,
+            last_us: at_us,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            payload: [0; 2],
+            app: AppSummary::default(),
+            ended: true,
+            process: None,
+            taken_at_us: 0,
+        }
+    }
 }
