@@ -78,11 +78,10 @@ pub struct FlowMeta {
     pub proto: u8,
     pub client: (Addr, u16),
     pub server: (Addr, u16),
-    pub app: AppProto,
 }
 
 impl FlowMeta {
-    fn of(f: &Flow, app: AppProto) -> FlowMeta {
+    fn of(f: &Flow) -> FlowMeta {
         let (ca, cp) = f.client();
         let (sa, sp) = f.server();
         FlowMeta {
@@ -90,7 +89,6 @@ impl FlowMeta {
             proto: f.key.proto,
             client: (*ca, cp),
             server: (*sa, sp),
-            app,
         }
     }
 }
@@ -265,7 +263,7 @@ impl AppLayer {
                 st
             }
         };
-        let meta = FlowMeta::of(flow, st.proto.app);
+        let meta = FlowMeta::of(flow);
         // Data channels are counted in full: their volume is the point.
         let data_cfg;
         let cfg = if st.proto.expected.is_some() {
@@ -320,7 +318,7 @@ impl AppLayer {
 
     fn summarise(&mut self, flow: &Flow, st: &mut AppState) -> AppSummary {
         let ts_us = flow.last_us;
-        let meta = FlowMeta::of(flow, st.proto.app);
+        let meta = FlowMeta::of(flow);
         let (mem, stats, shared) = (&mut self.mem, &mut self.stats, &mut self.shared);
         {
             let AppState { streams, proto, .. } = st;
@@ -564,23 +562,19 @@ impl ProtoState {
             f(parser.as_mut(), &mut cx);
         }
         if !sh.scratch.is_empty() {
-            let m = FlowMeta {
-                app: self.app,
-                ..*meta
-            };
             let cid = *self.community_id.get_or_insert_with(|| {
                 community_id(
                     sh.community_id_seed,
-                    m.proto,
-                    &m.client.0,
-                    &m.server.0,
-                    m.client.1,
-                    m.server.1,
+                    meta.proto,
+                    &meta.client.0,
+                    &meta.server.0,
+                    meta.client.1,
+                    meta.server.1,
                 )
             });
             sh.counters.events += sh.scratch.len() as u64;
             for e in sh.scratch.drain(..) {
-                sh.out.push(|buf| eve::app_event(buf, &m, &e, &cid));
+                sh.out.push(|buf| eve::app_event(buf, meta, &e, &cid));
                 e.recycle();
             }
         }

@@ -59,7 +59,8 @@ pub struct FlowTable {
     /// Worker clock: the latest packet or tick time seen, never moving backwards.
     now_us: u64,
     stats: FlowTableStats,
-    /// Flows that ended since the caller last drained them, with the table's clock then.
+    /// Flows that ended since the caller last drained them, with their place in the
+    /// detectors' order (the table's clock then; `u64::MAX` when flushed).
     ended: Vec<(Flow, EndReason, u64)>,
     /// At the end of input: the slots still to flush, last flow id first.
     flushing: Option<Vec<u32>>,
@@ -252,8 +253,8 @@ impl FlowTable {
     pub fn flush(&mut self, reason: EndReason, max: usize) -> bool {
         // In flow id order, so that what the workers flush merges into one order that
         // does not depend on which worker held which flow (see `detect::merge`).
-        let slab = &self.slab;
-        let order = self.flushing.get_or_insert_with(|| {
+        let mut order = self.flushing.take().unwrap_or_else(|| {
+            let slab = &self.slab;
             let mut live: Vec<u32> = (0..slab.len() as u32)
                 .filter(|&i| slab[i as usize].is_some())
                 .collect();
@@ -262,28 +263,39 @@ impl FlowTable {
             });
             live
         });
-        let take: Vec<u32> = (0..max).map_while(|_| order.pop()).collect();
-        let more = !order.is_empty();
-        for slot in take {
+        for _ in 0..max {
+            let Some(slot) = order.pop() else { break };
             if self.slab[slot as usize].is_some() {
-                self.end(slot, reason);
+                // After every flow that ended on its own (see `watermark`).
+                self.end_at(slot, reason, u64::MAX);
             }
         }
+        let more = !order.is_empty();
+        self.flushing = Some(order);
         more
     }
 
-    /// The flow id the next [`FlowTable::flush`] starts with, if flushing has begun.
-    pub fn next_flush(&self) -> Option<u64> {
-        let slot = *self.flushing.as_ref()?.last()?;
-        self.slab.get(slot as usize)?.as_ref().map(|f| f.flow_id)
-    }
-
-    /// The table's clock: flows ending from now on end at this time or later.
-    pub fn clock(&self) -> u64 {
-        self.now_us
+    /// How far this table has got in the detectors' order (end time, then flow id): every
+    /// flow it ends from now on comes at or after this. Flushed flows come after all
+    /// others, in flow id order.
+    pub fn watermark(&self) -> (u64, u64) {
+        match &self.flushing {
+            None => (self.now_us, 0),
+            Some(order) => {
+                let next = order
+                    .last()
+                    .and_then(|&i| self.slab.get(i as usize)?.as_ref());
+                (u64::MAX, next.map_or(u64::MAX, |f| f.flow_id))
+            }
+        }
     }
 
     fn end(&mut self, slot: u32, reason: EndReason) {
+        self.end_at(slot, reason, self.now_us);
+    }
+
+    /// End a flow; `at` is where it stands in the detectors' order (see `watermark`).
+    fn end_at(&mut self, slot: u32, reason: EndReason, at: u64) {
         self.unlink(slot);
         let flow = self.slab[slot as usize].take().expect("live slot");
         let hash = flow.key.hash64();
@@ -294,7 +306,7 @@ impl FlowTable {
         self.stats.active -= 1;
         self.stats.ended[reason as usize] += 1;
         self.stats.ended_state[flow.state as usize] += 1;
-        self.ended.push((flow, reason, self.now_us));
+        self.ended.push((flow, reason, at));
     }
 
     /// Take the flows that ended since the last call.

@@ -27,8 +27,6 @@ pub struct Worker {
     /// Ended flows and app events not sent yet, and the bytes of their lines.
     pending: Vec<OutEvent>,
     pending_bytes: usize,
-    /// Flushing every flow at the end of input or shutdown.
-    finishing: bool,
     flush_gate: Option<Arc<FlushGate>>,
 }
 
@@ -81,7 +79,6 @@ impl Worker {
             interim: None,
             pending: Vec::new(),
             pending_bytes: 0,
-            finishing: false,
             flush_gate: None,
         }
     }
@@ -122,7 +119,6 @@ impl Worker {
                 ToWorker::Finish(reason) => {
                     self.emit_ended();
                     self.send(true);
-                    self.finishing = true;
                     while self.table.flush(reason, 64) {
                         self.emit_ended();
                         if let Some(g) = &self.flush_gate {
@@ -190,8 +186,7 @@ impl Worker {
     fn emit_ended(&mut self) {
         let ended = self.table.drain_ended();
         let at = self.pending.len();
-        let flushing = self.finishing;
-        for (mut flow, reason, clock) in ended {
+        for (mut flow, reason, ended_at_us) in ended {
             let summary = self.app.as_mut().and_then(|app| app.finish(&mut flow));
             self.pending.push(OutEvent::FlowEnd(EndedFlow {
                 flow,
@@ -199,7 +194,7 @@ impl Worker {
                 app: summary,
                 process: None,
                 alerted: false,
-                ended_at_us: if flushing { u64::MAX } else { clock },
+                ended_at_us,
             }));
         }
         if let Some(lines) = self.app.as_mut().and_then(AppLayer::take_lines) {
@@ -219,14 +214,9 @@ impl Worker {
         if self.pending.is_empty() && !always {
             return;
         }
-        let until = if self.finishing {
-            (u64::MAX, self.table.next_flush().unwrap_or(u64::MAX))
-        } else {
-            (self.table.clock(), 0)
-        };
         self.pending.push(OutEvent::Mark(Mark {
             worker: self.id,
-            until,
+            until: self.table.watermark(),
         }));
         let _ = self.out.send(OutMsg(std::mem::take(&mut self.pending)));
         self.pending_bytes = 0;
